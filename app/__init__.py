@@ -1,0 +1,1 @@
+"""Wijkwerf: collective renovation in a neighbourhood."""

@@ -1,0 +1,59 @@
+"""Settings, read once from the environment."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a runnable configuration."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    WIJKWERF_ENV: Literal["dev", "test", "production"] = "dev"
+    DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'wijkwerf.db'}"
+    SECRET_KEY: str = DEV_SECRET_KEY
+    BASE_URL: str = "http://127.0.0.1:8000"
+    MAIL_URL: str = f"file://{PROJECT_ROOT / 'var' / 'mail'}"
+    MAIL_FROM: str = "Wijkwerf <noreply@wijkwerf.be>"
+    # How often the in-process mail sender polls the outbox, in seconds.
+    MAIL_POLL_SECONDS: float = 1.0
+    DB_POOL_SIZE: int = 8
+    SESSION_IDLE_MINUTES: int = 60
+    SESSION_ABSOLUTE_HOURS: int = 12
+    MAGIC_LINK_MINUTES: int = 30
+    PRIVACY_NOTICE_VERSION: str = "2026-01"
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> "Settings":
+        if self.WIJKWERF_ENV == "production" and (
+            self.SECRET_KEY == DEV_SECRET_KEY or len(self.SECRET_KEY) < 32
+        ):
+            raise ConfigurationError(
+                "WIJKWERF_ENV=production needs SECRET_KEY set to a random value of at least "
+                "32 characters (for example: python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'). It signs sessions and CSRF tokens."
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        # Production always; elsewhere only when served over https (dev and test use http).
+        return self.WIJKWERF_ENV == "production" or self.BASE_URL.startswith("https")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

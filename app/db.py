@@ -1,0 +1,82 @@
+"""Engine, session dependency and the SQLite pragmas (WAL, foreign keys, busy timeout)."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import Session, create_engine
+
+from app.config import get_settings
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Take the write lock at BEGIN (SQLAlchemy's documented pysqlite recipe).
+
+    pysqlite would otherwise start transactions lazily and upgrade a read lock to a write lock
+    late, which both ignores `with_for_update` and lets two sign-ups read the same count.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    settings = get_settings()
+    size = pool_size or settings.DB_POOL_SIZE
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=size,
+            max_overflow=4,
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=size, max_overflow=4, pool_pre_ping=True)
+
+
+@lru_cache
+def get_engine() -> Engine:
+    return make_engine(get_settings().DATABASE_URL)
+
+
+def get_session() -> Iterator[Session]:
+    """One session per request: commit on success, roll back on any error."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@contextmanager
+def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A unit of work outside a request (CLI, mail sender)."""
+    with Session(engine or get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,104 @@
+"""Typed dependencies: the database session and who is calling (API bearer or web cookie)."""
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel import Session
+
+from app.db import get_session
+from app.models.enums import Role
+from app.services.auth import Principal, principal_for_token
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SESSION_COOKIE = "ww_session"
+
+
+class LoginRequired(Exception):
+    """A page needs a logged-in user; the handler redirects to the right log-in page."""
+
+    def __init__(self, next_url: str, resident: bool = False) -> None:
+        self.next_url = next_url
+        self.resident = resident
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token else None
+
+
+def api_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The API takes no cookies: anonymous, or a bearer token."""
+    return principal_for_token(session, _bearer(request), kind="api")
+
+
+def web_principal(request: Request, session: SessionDep) -> Principal | None:
+    principal = principal_for_token(session, request.cookies.get(SESSION_COOKIE), kind="web")
+    request.state.principal = principal
+    return principal
+
+
+MaybeApiPrincipal = Annotated[Principal | None, Depends(api_principal)]
+MaybeWebPrincipal = Annotated[Principal | None, Depends(web_principal)]
+
+
+def _require_api(principal: Principal | None, roles: set[Role]) -> Principal:
+    if principal is None:
+        raise HTTPException(401, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})
+    if principal.role not in roles:
+        raise HTTPException(403, "Not allowed for this role")
+    return principal
+
+
+def api_staff(principal: MaybeApiPrincipal) -> Principal:
+    return _require_api(principal, {Role.staff, Role.admin})
+
+
+def api_contractor(principal: MaybeApiPrincipal) -> Principal:
+    return _require_api(principal, {Role.contractor})
+
+
+def api_resident(principal: MaybeApiPrincipal) -> Principal:
+    return _require_api(principal, {Role.resident})
+
+
+def api_staff_or_contractor(principal: MaybeApiPrincipal) -> Principal:
+    return _require_api(principal, {Role.staff, Role.admin, Role.contractor})
+
+
+def api_any(principal: MaybeApiPrincipal) -> Principal:
+    return _require_api(principal, {Role.staff, Role.admin, Role.contractor, Role.resident})
+
+
+def _require_web(request: Request, principal: Principal | None, roles: set[Role]) -> Principal:
+    if principal is None:
+        raise LoginRequired(str(request.url.path), resident=roles == {Role.resident})
+    if principal.role not in roles:
+        raise HTTPException(403, "Not allowed for this role")
+    return principal
+
+
+def web_staff(request: Request, principal: MaybeWebPrincipal) -> Principal:
+    return _require_web(request, principal, {Role.staff, Role.admin})
+
+
+def web_contractor(request: Request, principal: MaybeWebPrincipal) -> Principal:
+    return _require_web(request, principal, {Role.contractor})
+
+
+def web_resident(request: Request, principal: MaybeWebPrincipal) -> Principal:
+    return _require_web(request, principal, {Role.resident})
+
+
+CurrentStaff = Annotated[Principal, Depends(api_staff)]
+CurrentContractor = Annotated[Principal, Depends(api_contractor)]
+CurrentResident = Annotated[Principal, Depends(api_resident)]
+CurrentStaffOrContractor = Annotated[Principal, Depends(api_staff_or_contractor)]
+CurrentApiUser = Annotated[Principal, Depends(api_any)]
+WebStaff = Annotated[Principal, Depends(web_staff)]
+WebContractor = Annotated[Principal, Depends(web_contractor)]
+WebResident = Annotated[Principal, Depends(web_resident)]
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else ""

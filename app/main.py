@@ -1,0 +1,109 @@
+"""The application: middleware, static files, routers and error handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import anyio.to_thread
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from app import i18n
+from app.config import get_settings
+from app.db import get_engine
+from app.deps import LoginRequired
+from app.middleware import WebMiddleware
+from app.routers import api, pages
+from app.services.errors import ServiceError
+from app.services.mail import MailSender
+from app.templating import render
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def create_app(*, start_mail_sender: bool = True) -> FastAPI:
+    settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Sync routes run in anyio's thread pool; more threads than database connections only
+        # adds GIL contention (see README, "Concurrency model").
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.DB_POOL_SIZE
+        sender = MailSender(get_engine(), settings.MAIL_POLL_SECONDS) if start_mail_sender else None
+        if sender:
+            sender.start()
+        yield
+        if sender:
+            sender.stop()
+
+    app = FastAPI(
+        title="Wijkwerf API",
+        version="1",
+        description="Collective renovation in a neighbourhood.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.add_middleware(WebMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        message = i18n.gettext(exc.message)
+        if _is_api(request):
+            if exc.field and exc.status_code == 422:
+                detail: object = [{"loc": ["body", *exc.field.split(".")], "msg": message,
+                                   "type": "value_error"}]
+            else:
+                detail = message
+            return JSONResponse({"detail": detail}, status_code=exc.status_code)
+        return render(request, "error.html", {"status": exc.status_code, "message": message},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = "/mijn/link" if exc.resident else "/login"
+        url = f"{target}?next={quote(exc.next_url)}"
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                headers=exc.headers)
+        messages = {
+            403: i18n.gettext("Je hebt geen toegang tot deze pagina."),
+            404: i18n.gettext("Deze pagina bestaat niet (meer)."),
+        }
+        message = messages.get(exc.status_code, str(exc.detail))
+        return render(request, "error.html", {"status": exc.status_code, "message": message},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if _is_api(request):
+            errors = [
+                {"loc": list(error.get("loc", [])), "msg": error.get("msg", ""),
+                 "type": error.get("type", "")}
+                for error in exc.errors()
+            ]
+            return JSONResponse({"detail": errors}, status_code=422)
+        return render(request, "error.html",
+                      {"status": 422, "message": i18n.gettext("Deze aanvraag is ongeldig.")},
+                      status_code=422)
+
+    return app
+
+
+app = create_app()

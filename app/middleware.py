@@ -1,0 +1,196 @@
+"""One pure-ASGI middleware for every request: language, CSRF, security headers.
+
+Pure ASGI (not BaseHTTPMiddleware) because it runs on every request, hot public pages included.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.requests import Request
+
+from app import i18n
+from app.config import get_settings
+from app.security import csrf_token_valid, new_token
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+CSRF_COOKIE = "ww_csrf"
+LANG_COOKIE = "ww_lang"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_FORM_BYTES = 2 * 1024 * 1024
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+_STATIC_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
+]
+
+
+def _cookies(scope: Scope) -> dict[str, str]:
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:
+                return {}
+            return {key: morsel.value for key, morsel in jar.items()}
+    return {}
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def _cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> bytes:
+    parts = [f"{name}={value}", "Path=/", f"Max-Age={max_age}", "HttpOnly", "SameSite=Lax"]
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts).encode()
+
+
+async def _send_plain(send: Send, status: int, body: dict[str, Any] | str) -> None:
+    if isinstance(body, dict):
+        payload, content_type = json.dumps(body).encode(), b"application/json"
+    else:
+        payload, content_type = body.encode(), b"text/html; charset=utf-8"
+    headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + _STATIC_HEADERS})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class WebMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        settings = get_settings()
+        path: str = scope["path"]
+        method: str = scope["method"]
+        cookies = _cookies(scope)
+        query_lang = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+        language = i18n.pick_language(
+            query_lang, cookies.get(LANG_COOKIE), _header(scope, b"accept-language")
+        )
+        i18n.current_language.set(language)
+
+        is_api = path.startswith("/api/")
+        set_cookies: list[bytes] = []
+        csrf_cookie = cookies.get(CSRF_COOKIE, "")
+        if not is_api and not path.startswith("/static/"):
+            if not csrf_cookie or len(csrf_cookie) > 100:
+                csrf_cookie = new_token()
+                set_cookies.append(
+                    _cookie_header(CSRF_COOKIE, csrf_cookie, max_age=60 * 60 * 24 * 30,
+                                   secure=settings.secure_cookies)
+                )
+            if query_lang in i18n.SUPPORTED and cookies.get(LANG_COOKIE) != query_lang:
+                set_cookies.append(
+                    _cookie_header(LANG_COOKIE, query_lang, max_age=60 * 60 * 24 * 365,
+                                   secure=settings.secure_cookies)
+                )
+        scope.setdefault("state", {})["csrf_cookie"] = csrf_cookie
+
+        if method not in SAFE_METHODS:
+            if is_api:
+                if not await self._api_body_ok(scope):
+                    await _send_plain(send, 415, {"detail": "Content-Type must be application/json"})
+                    return
+            else:
+                receive, ok = await self._check_csrf(scope, receive, cookies.get(CSRF_COOKIE))
+                if not ok:
+                    message = i18n.gettext(
+                        "Dit formulier is verlopen of komt niet van deze site. "
+                        "Laad de pagina opnieuw en probeer het nog eens."
+                    )
+                    await _send_plain(send, 403, f"<!doctype html><title>403</title><p>{message}</p>")
+                    return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.extend(_STATIC_HEADERS)
+                if settings.WIJKWERF_ENV == "production":
+                    headers.append(
+                        (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+                    )
+                headers.extend((b"set-cookie", cookie) for cookie in set_cookies)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    async def _api_body_ok(scope: Scope) -> bool:
+        length = _header(scope, b"content-length")
+        has_body = (length is not None and length != "0") or (
+            _header(scope, b"transfer-encoding") is not None
+        )
+        if not has_body:
+            return True
+        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        return content_type == "application/json"
+
+    @staticmethod
+    async def _check_csrf(
+        scope: Scope, receive: Receive, csrf_cookie: str | None
+    ) -> tuple[Receive, bool]:
+        presented = _header(scope, b"x-csrf-token")
+        if presented is not None:
+            return receive, csrf_token_valid(csrf_cookie, presented)
+        body = b""
+        more = True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_FORM_BYTES:
+                return receive, False
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        content_type = (_header(scope, b"content-type") or "").lower()
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            fields = parse_qs(body.decode("utf-8", "replace"))
+            presented = (fields.get("csrf_token") or [None])[0]
+        elif content_type.startswith("multipart/form-data"):
+            form_replayed = False
+
+            async def form_receive() -> Message:
+                nonlocal form_replayed
+                if not form_replayed:
+                    form_replayed = True
+                    return {"type": "http.request", "body": body, "more_body": False}
+                return {"type": "http.disconnect"}
+
+            form = await Request(scope, form_receive).form()
+            value = form.get("csrf_token")
+            presented = value if isinstance(value, str) else None
+        return replay, csrf_token_valid(csrf_cookie, presented)

@@ -1,0 +1,22 @@
+"""Every table of the data model; importing this module registers them all."""
+
+from app.models.audit import AuditEvent, OutboxMail
+from app.models.auth import AuthSession, MagicLinkToken, RateLimitHit
+from app.models.campaign import Campaign, Offer, Partner, PriceTier
+from app.models.group import Batch, Group, GroupMember
+from app.models.household import (
+    Household,
+    Interest,
+    InterestSubmission,
+    Participation,
+    ParticipationEvent,
+)
+from app.models.organisation import Contractor, Organisation, User
+from app.models.quote import PremiumRule, Quote, QuoteInvitation, QuoteLine, QuoteRequest
+
+__all__ = [
+    "AuditEvent", "AuthSession", "Batch", "Campaign", "Contractor", "Group", "GroupMember",
+    "Household", "Interest", "InterestSubmission", "MagicLinkToken", "Offer", "Organisation",
+    "OutboxMail", "Participation", "ParticipationEvent", "Partner", "PremiumRule", "PriceTier",
+    "Quote", "QuoteInvitation", "QuoteLine", "QuoteRequest", "RateLimitHit", "User",
+]

@@ -1,0 +1,1 @@
+"""HTTP routes: api/ answers JSON under /api/v1, pages/ renders HTML. Both call services."""

@@ -1,0 +1,31 @@
+"""Bearer tokens for staff and contractors (password) and for residents (magic link)."""
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from app.deps import SessionDep, client_ip
+from app.models.enums import Role
+from app.services import auth as auth_service
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenRequest(BaseModel):
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    role: Role
+
+
+@router.post("/auth/token")
+def issue_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenResponse:
+    """Log in with email and password; answers a bearer token."""
+    user = auth_service.authenticate_user(
+        session, email=body.email, password=body.password, ip=client_ip(request)
+    )
+    token = auth_service.start_session(session, kind="api", user=user)
+    return TokenResponse(access_token=token, role=Role(user.role))

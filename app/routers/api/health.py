@@ -1,0 +1,19 @@
+"""Liveness and database check."""
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from app.deps import SessionDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> JSONResponse:
+    """Is the server up and can it reach its database?"""
+    try:
+        session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+    except Exception:
+        return JSONResponse({"status": "degraded", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})

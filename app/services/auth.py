@@ -1,0 +1,142 @@
+"""Log-in, server-side sessions and bearer tokens for staff, contractors and residents."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.models import AuthSession, Household, User
+from app.models.base import utcnow
+from app.models.enums import Role
+from app.security import (
+    hit_rate_limit,
+    new_token,
+    rate_limited,
+    reset_rate_limit,
+    token_hash,
+    verify_password,
+)
+from app.services.errors import RateLimited, Unauthorized
+
+LOGIN_WINDOW_SECONDS = 15 * 60
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_ADDRESS = 30
+# Touch last_seen_at at most this often, so that reading pages does not write every time.
+_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is making a request: a staff/admin/contractor user or a resident household."""
+
+    role: Role
+    session_id: int
+    user_id: int | None = None
+    household_id: int | None = None
+    organisation_id: int | None = None
+    contractor_id: int | None = None
+    email: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.staff, Role.admin)
+
+
+def authenticate_user(session: Session, *, email: str, password: str, ip: str) -> User:
+    """Check a password; failures are counted per account and per address, shared by workers."""
+    email = email.strip().lower()
+    account_key, address_key = f"login:account:{email}", f"login:ip:{ip}"
+    if rate_limited(
+        session, account_key, limit=LOGIN_FAILURES_PER_ACCOUNT, window_seconds=LOGIN_WINDOW_SECONDS
+    ) or rate_limited(
+        session, address_key, limit=LOGIN_FAILURES_PER_ADDRESS, window_seconds=LOGIN_WINDOW_SECONDS
+    ):
+        raise RateLimited("Te veel mislukte aanmeldpogingen. Probeer het over 15 minuten opnieuw.")
+    user = session.exec(select(User).where(User.email == email)).first()
+    if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        for key in (account_key, address_key):
+            hit_rate_limit(session, key, limit=0, window_seconds=LOGIN_WINDOW_SECONDS)
+        # The failure must be counted even though the request answers with an error.
+        session.commit()
+        raise Unauthorized("Dit e-mailadres en wachtwoord horen niet bij elkaar.", field="password")
+    reset_rate_limit(session, account_key)
+    return user
+
+
+def start_session(
+    session: Session, *, kind: str, user: User | None = None, household: Household | None = None
+) -> str:
+    """A new session (always a new id, so a fixed session cannot be carried over a log-in)."""
+    settings = get_settings()
+    token = new_token()
+    lifetime = timedelta(hours=settings.SESSION_ABSOLUTE_HOURS)
+    session.add(
+        AuthSession(
+            token_hash=token_hash(token),
+            kind=kind,
+            user_id=user.id if user else None,
+            household_id=household.id if household else None,
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+def principal_for_token(session: Session, token: str | None, *, kind: str) -> Principal | None:
+    """The principal behind a session cookie or bearer token, if it is live."""
+    if not token:
+        return None
+    settings = get_settings()
+    now = utcnow()
+    auth = session.exec(
+        select(AuthSession).where(
+            AuthSession.token_hash == token_hash(token), AuthSession.kind == kind
+        )
+    ).first()
+    if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
+        return None
+    if kind == "web" and now - auth.last_seen_at > timedelta(minutes=settings.SESSION_IDLE_MINUTES):
+        return None
+    if now - auth.last_seen_at > _TOUCH_INTERVAL:
+        auth.last_seen_at = now
+        session.add(auth)
+    assert auth.id is not None
+    if auth.user_id is not None:
+        user = session.get(User, auth.user_id)
+        if user is None or not user.is_active:
+            return None
+        return Principal(
+            role=Role(user.role),
+            session_id=auth.id,
+            user_id=user.id,
+            organisation_id=user.organisation_id,
+            contractor_id=user.contractor_id,
+            email=user.email,
+        )
+    if auth.household_id is not None:
+        household = session.get(Household, auth.household_id)
+        if household is None or household.erased_at is not None:
+            return None
+        return Principal(role=Role.resident, session_id=auth.id, household_id=household.id)
+    return None
+
+
+def end_session(session: Session, token: str | None) -> None:
+    if token:
+        session.exec(  # type: ignore[call-overload]
+            update(AuthSession)
+            .where(AuthSession.token_hash == token_hash(token))  # type: ignore[arg-type]
+            .values(revoked_at=utcnow())
+        )
+
+
+def end_household_sessions(session: Session, household_id: int) -> None:
+    session.exec(  # type: ignore[call-overload]
+        update(AuthSession)
+        .where(AuthSession.household_id == household_id)  # type: ignore[arg-type]
+        .where(AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=utcnow())
+    )

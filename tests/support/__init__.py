@@ -1,0 +1,1 @@
+"""The test harness: databases, a real server, an SMTP sink, the browser and axe-core."""
