@@ -2,8 +2,9 @@
 
 from fastapi import APIRouter
 
-from app.routers.api import auth, health
+from app.routers.api import auth, contractor, groups, health, public, residents, staff
 
 router = APIRouter()
 router.include_router(health.router)
-router.include_router(auth.router, prefix="/api/v1")
+for module in (auth, public, residents, staff, groups, contractor):
+    router.include_router(module.router, prefix="/api/v1")

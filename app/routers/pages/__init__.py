@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from app.routers.pages import auth, public
+from app.routers.pages import aannemer, auth, beheer, beheer_groups, mijn, public
 
 router = APIRouter(include_in_schema=False)
-router.include_router(public.router)
-router.include_router(auth.router)
+for module in (public, auth, mijn, beheer, beheer_groups, aannemer):
+    router.include_router(module.router)

@@ -1,0 +1,5 @@
+"""JSON API: staff (see DESIGN.md's interface contract)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["staff"])

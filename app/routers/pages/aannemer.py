@@ -1,0 +1,5 @@
+"""HTML pages: aannemer."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

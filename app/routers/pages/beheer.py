@@ -1,0 +1,5 @@
+"""HTML pages: beheer."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

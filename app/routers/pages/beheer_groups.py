@@ -1,0 +1,5 @@
+"""HTML pages: beheer_groups."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

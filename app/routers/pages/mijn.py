@@ -1,0 +1,5 @@
+"""HTML pages: mijn."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
