@@ -33,7 +33,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only sessions (see get_read_session) begin DEFERRED so readers never queue
+        # behind writers; everything else takes the write lock up front.
+        mode = "DEFERRED" if conn.get_execution_options().get("read_only") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(url: str, pool_size: int | None = None) -> Engine:
@@ -68,6 +71,18 @@ def get_session() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@lru_cache
+def get_read_engine() -> Engine:
+    """The same pool, for transactions that only read."""
+    return get_engine().execution_options(read_only=True)
+
+
+def get_read_session() -> Iterator[Session]:
+    """For routes that only read (public pages and lists): never takes the write lock."""
+    with Session(get_read_engine(), expire_on_commit=False) as session:
+        yield session
 
 
 @contextmanager

@@ -5,11 +5,13 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlmodel import Session
 
-from app.db import get_session
+from app.db import get_read_session, get_session
 from app.models.enums import Role
 from app.services.auth import Principal, principal_for_token
 
 SessionDep = Annotated[Session, Depends(get_session)]
+# Only for routes that never write (public pages and listings).
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 SESSION_COOKIE = "ww_session"
 
 

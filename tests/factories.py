@@ -7,7 +7,7 @@ Values are unique per process, so factories can be called many times in one test
 import itertools
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
@@ -27,6 +27,7 @@ DEFAULT_PASSWORD = "correct horse battery staple"
 DEFAULT_TIERS = [(0, 12000), (25, 10800), (50, 9800)]
 
 _sequence = itertools.count(1)
+T = TypeVar("T")
 
 
 def _next() -> int:
@@ -57,7 +58,7 @@ def address_key(street: str, house_number: str, box: str, postcode: str) -> str:
     return "|".join(" ".join(part.split()).lower() for part in parts)
 
 
-def _save[T](session: Session, obj: T) -> T:
+def _save(session: Session, obj: T) -> T:
     session.add(obj)
     session.flush()
     session.refresh(obj)
@@ -152,10 +153,10 @@ def make_offer(
     if campaign is None and "campaign_id" not in overrides:
         campaign = make_campaign(session)
     if contractor is None and "contractor_id" not in overrides:
-        organisation_id = campaign.organisation_id if campaign is not None else None
-        contractor = make_contractor(session, organisation_id=organisation_id) if (
-            organisation_id is not None
-        ) else make_contractor(session)
+        if campaign is not None:
+            contractor = make_contractor(session, organisation_id=campaign.organisation_id)
+        else:
+            contractor = make_contractor(session)
     now = datetime.now(UTC)
     values: dict[str, Any] = {
         "measure": "facade_insulation",
