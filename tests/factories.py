@@ -82,7 +82,7 @@ def make_user(
 ) -> User:
     """A staff/admin user of an organisation, or a contractor user of a contractor company."""
     values: dict[str, Any] = {
-        "email": f"{role}{_next()}@example.test",
+        "email": f"{role}{_next()}@example.be",
         "password_hash": password_hash(password),
         "role": role,
     }
@@ -108,7 +108,7 @@ def make_contractor(
     values: dict[str, Any] = {
         "name": f"Gevelwerken {n} NV",
         "vat_number": belgian_vat_number(1_234_567 + n),
-        "email": f"aannemer{n}@example.test",
+        "email": f"aannemer{n}@example.be",
         "phone": "+3250123456",
     }
     if organisation is not None:
@@ -197,7 +197,7 @@ def make_household(
     now = datetime.now(UTC)
     values: dict[str, Any] = {
         "name": f"Bewoner {n}",
-        "email": f"bewoner{n}@example.test",
+        "email": f"bewoner{n}@example.be",
         "phone": "+32470123456",
         "street": "Torhoutsesteenweg",
         "house_number": str(n),

@@ -58,3 +58,39 @@ def split_by_shares(total_cents: int, shares: list[float]) -> list[int]:
     for index in order[:remainder]:
         parts[index] += 1
     return parts
+
+
+def percentage_of_cents(amount_cents: int, percent: int) -> int:
+    """`percent` % of an amount, rounded half-up once."""
+    return round_cents(Decimal(amount_cents) * percent / 100)
+
+
+def unit_price_cents(total_excl_cents: int, quantity: float | Decimal) -> int | None:
+    """Average price per unit (total ÷ quantity), rounded half-up; None without a quantity."""
+    amount = Decimal(str(quantity))
+    if amount <= 0:
+        return None
+    return round_cents(Decimal(total_excl_cents) / amount)
+
+
+def euros_to_cents(raw: str) -> int | None:
+    """A euro amount as typed in a Dutch form (`1.234,56`, `1234,5`, `1234.56`, `€ 12`) to cents.
+
+    None when it is not an amount. A single separator followed by exactly three digits is read
+    as a thousands separator (`1.250` is € 1.250,00)."""
+    text = raw.strip().replace("€", "").replace(" ", "").replace("\u00a0", "")
+    if not text or text.startswith("-"):
+        return None
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    elif text.count(".") == 1 and len(text.split(".")[1]) == 3:
+        text = text.replace(".", "")
+    elif text.count(".") > 1:
+        text = text.replace(".", "")
+    try:
+        amount = Decimal(text)
+    except ArithmeticError:
+        return None
+    if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        return None
+    return int(amount * 100)
