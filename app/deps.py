@@ -92,6 +92,10 @@ def web_resident(request: Request, principal: MaybeWebPrincipal) -> Principal:
     return _require_web(request, principal, {Role.resident})
 
 
+def web_user(request: Request, principal: MaybeWebPrincipal) -> Principal:
+    return _require_web(request, principal, {Role.staff, Role.admin, Role.contractor})
+
+
 CurrentStaff = Annotated[Principal, Depends(api_staff)]
 CurrentContractor = Annotated[Principal, Depends(api_contractor)]
 CurrentResident = Annotated[Principal, Depends(api_resident)]
@@ -100,6 +104,7 @@ CurrentApiUser = Annotated[Principal, Depends(api_any)]
 WebStaff = Annotated[Principal, Depends(web_staff)]
 WebContractor = Annotated[Principal, Depends(web_contractor)]
 WebResident = Annotated[Principal, Depends(web_resident)]
+WebPrincipal = Annotated[Principal, Depends(web_user)]
 
 
 def client_ip(request: Request) -> str:

@@ -5,6 +5,7 @@ The test database is a SQLite file per test process, or with WIJKWERF_TEST_DATAB
 PostgreSQL database per pytest-xdist worker. It is migrated with Alembic once per session.
 """
 
+import contextlib
 import signal
 import sys
 from collections.abc import Callable, Iterator
@@ -46,10 +47,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "server: tests that start a real wijkwerf server")
     # A hung run is ended with SIGTERM (scripts/test.sh); turn it into KeyboardInterrupt so
     # fixture teardown still stops servers, the SMTP sink and the browser.
-    try:
+    with contextlib.suppress(ValueError):  # not the main thread
         signal.signal(signal.SIGTERM, _interrupt)
-    except ValueError:  # not the main thread
-        pass
 
 
 def _interrupt(_signum: int, _frame: Any) -> None:
@@ -79,7 +78,7 @@ def _test_database() -> Iterator[str]:
     url = environment.test_database_url()
     get_settings.cache_clear()
     app_db.get_engine.cache_clear()
-    assert get_settings().DATABASE_URL == url, "DATABASE_URL changed after the test setup"
+    assert url == get_settings().DATABASE_URL, "DATABASE_URL changed after the test setup"
     if environment.POSTGRES_URL:
         create_postgres_database(url)
     engine = app_db.get_engine()

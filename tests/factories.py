@@ -23,7 +23,7 @@ from app.models import (
     User,
 )
 
-DEFAULT_PASSWORD = "correct horse battery staple"
+DEFAULT_PASSWORD = "correct horse battery staple"  # noqa: S105
 DEFAULT_TIERS = [(0, 12000), (25, 10800), (50, 9800)]
 
 _sequence = itertools.count(1)
@@ -176,6 +176,7 @@ def make_offer(
         values["contractor_id"] = contractor.id
     values.update(overrides)
     offer = _save(session, Offer(**values))
+    assert offer.id is not None
     for min_participants, unit_price_cents in DEFAULT_TIERS if tiers is None else tiers:
         session.add(
             PriceTier(
@@ -245,6 +246,7 @@ def make_participation(
         values["household_id"] = household.id
     values.update(overrides)
     participation = _save(session, Participation(**values))
+    assert participation.id is not None
     session.add(
         ParticipationEvent(
             participation_id=participation.id, from_status=None, to_status=participation.status

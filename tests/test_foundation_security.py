@@ -155,3 +155,29 @@ def test_templates_escape_user_content(client: TestClient) -> None:
     response = client.get("/login?next=%22%3E%3Cscript%3Ealert(1)%3C/script%3E")
     assert "<script>alert(1)</script>" not in response.text
     assert "&#34;&gt;&lt;script&gt;" in response.text
+
+
+def test_two_step_login_needs_the_code_once_turned_on(
+    client: TestClient, db_session: Session
+) -> None:
+    import pyotp
+
+    user = make_user(db_session)
+    login(client, user.email, DEFAULT_PASSWORD)
+    page = client.get("/account")
+    secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)  # type: ignore[union-attr]
+    wrong = client.post("/account/totp", data={"secret": secret, "code": "000000",
+                                               "csrf_token": csrf_from(page.text)})
+    assert wrong.status_code == 422 and "code klopt niet" in wrong.text
+    saved = client.post("/account/totp", data={"secret": secret, "code": pyotp.TOTP(secret).now(),
+                                               "csrf_token": csrf_from(page.text)},
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    client.cookies.clear()
+    without_code = login(client, user.email, DEFAULT_PASSWORD)
+    assert without_code.status_code == 401 and 'aria-describedby="totp-hint totp-error"' in without_code.text
+    token = csrf_from(client.get("/").text)
+    with_code = client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
+                                            "totp": pyotp.TOTP(secret).now(), "csrf_token": token},
+                            follow_redirects=False)
+    assert with_code.status_code == 303

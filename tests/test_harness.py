@@ -35,8 +35,9 @@ def _committed_probe_count(engine: Engine) -> int:
     try:
         cursor = raw.cursor()
         cursor.execute(f"SELECT count(*) FROM organisation WHERE name = '{PROBE}'")
-        (count,) = cursor.fetchone()
-        return int(count)
+        row = cursor.fetchone()
+        assert row is not None
+        return int(row[0])
     finally:
         raw.rollback()
         raw.close()

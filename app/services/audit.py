@@ -1,10 +1,32 @@
 """The audit log: who viewed or changed which resident's data, and every refused access.
 Lines name objects by id, never by their personal data."""
 
-from sqlmodel import Session
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.i18n import BRUSSELS, N_
 from app.models import AuditEvent
+from app.models.enums import Role
 from app.services.auth import Principal
+
+MAX_PAGE_SIZE = 200
+OUTCOME_DENIED = "denied"
+ACTION_LABELS: dict[str, str] = {
+    "household.view": N_("Huishouden bekeken"),
+    "household.list": N_("Lijst van huishoudens bekeken"),
+    "household.export": N_("Huishoudens geëxporteerd (CSV)"),
+    "household.paper_intake": N_("Papieren inschrijving ingevoerd"),
+    "campaign.view": N_("Wijk bekeken"),
+    "campaign.create": N_("Wijk aangemaakt"),
+    "campaign.update": N_("Wijk gewijzigd"),
+    "offer.view": N_("Aanbod bekeken"),
+    "offer.create": N_("Aanbod aangemaakt"),
+    "offer.update": N_("Aanbod gewijzigd"),
+    "contractor.create": N_("Aannemer aangemaakt"),
+}
 
 
 def record(
@@ -32,3 +54,88 @@ def record(
         ip=ip,
         outcome=outcome,
     ))
+
+
+def record_denied(
+    session: Session,
+    principal: Principal | None,
+    *,
+    action: str,
+    object_type: str,
+    object_id: int | None = None,
+    owner_organisation_id: int | None = None,
+    ip: str = "",
+) -> None:
+    """A refused access (another organisation's object, or none at all). It is committed at
+    once, because the request that caused it ends in an error and rolls back.
+
+    It goes to the owning organisation's log when the object exists, so they see who tried;
+    otherwise to the caller's."""
+    record(session, principal, action=action, object_type=object_type, object_id=object_id,
+           organisation_id=owner_organisation_id, ip=ip, outcome=OUTCOME_DENIED)
+    session.commit()
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    action: str | None = None
+    actor: str | None = None
+    object_type: str | None = None
+    household_id: int | None = None
+    outcome: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    items: list[AuditEvent]
+    total: int
+    page: int
+    page_size: int
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=BRUSSELS)
+
+
+def list_events(
+    session: Session,
+    principal: Principal,
+    filters: AuditFilters,
+    *,
+    page: int = 1,
+    page_size: int = 50,
+) -> AuditPage:
+    """The caller's organisation's events (admins: all), newest first, one page."""
+    page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
+    conditions = []
+    if principal.role != Role.admin:
+        conditions.append(col(AuditEvent.organisation_id) == principal.organisation_id)
+    if filters.action:
+        conditions.append(col(AuditEvent.action) == filters.action)
+    if filters.actor:
+        conditions.append(col(AuditEvent.actor_label).ilike(f"%{_escape(filters.actor)}%",
+                                                          escape="\\"))
+    if filters.object_type:
+        conditions.append(col(AuditEvent.object_type) == filters.object_type)
+    if filters.household_id is not None:
+        conditions.append(col(AuditEvent.household_id) == filters.household_id)
+    if filters.outcome:
+        conditions.append(col(AuditEvent.outcome) == filters.outcome)
+    if filters.date_from:
+        conditions.append(col(AuditEvent.created_at) >= _day_start(filters.date_from))
+    if filters.date_to:
+        conditions.append(col(AuditEvent.created_at)
+                          < _day_start(filters.date_to + timedelta(days=1)))
+    total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
+    items = list(session.exec(
+        select(AuditEvent).where(*conditions)
+        .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc())
+        .offset((page - 1) * page_size).limit(page_size)
+    ).all())
+    return AuditPage(items=items, total=total, page=page, page_size=page_size)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+import pyotp
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from app.config import get_settings
+from app.i18n import N_
 from app.models import AuthSession, Household, User
 from app.models.base import utcnow
 from app.models.enums import Role
@@ -18,7 +20,7 @@ from app.security import (
     token_hash,
     verify_password,
 )
-from app.services.errors import RateLimited, Unauthorized
+from app.services.errors import Invalid, RateLimited, Unauthorized
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_FAILURES_PER_ACCOUNT = 5
@@ -44,8 +46,11 @@ class Principal:
         return self.role in (Role.staff, Role.admin)
 
 
-def authenticate_user(session: Session, *, email: str, password: str, ip: str) -> User:
-    """Check a password; failures are counted per account and per address, shared by workers."""
+def authenticate_user(
+    session: Session, *, email: str, password: str, ip: str, totp: str | None = None
+) -> User:
+    """Check a password (and the TOTP code when the user turned it on); failures are counted
+    per account and per address, shared by every worker and instance."""
     email = email.strip().lower()
     account_key, address_key = f"login:account:{email}", f"login:ip:{ip}"
     if rate_limited(
@@ -53,14 +58,25 @@ def authenticate_user(session: Session, *, email: str, password: str, ip: str) -
     ) or rate_limited(
         session, address_key, limit=LOGIN_FAILURES_PER_ADDRESS, window_seconds=LOGIN_WINDOW_SECONDS
     ):
-        raise RateLimited("Te veel mislukte aanmeldpogingen. Probeer het over 15 minuten opnieuw.")
+        raise RateLimited(
+            N_("Te veel mislukte aanmeldpogingen. Probeer het over 15 minuten opnieuw.")
+        )
     user = session.exec(select(User).where(User.email == email)).first()
+    failure: Unauthorized | None = None
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
+        failure = Unauthorized(N_("Dit e-mailadres en wachtwoord horen niet bij elkaar."),
+                               field="password")
+    elif user.totp_secret and not totp_code_valid(user.totp_secret, totp):
+        failure = Unauthorized(
+            N_("Vul de zescijferige code uit je authenticator-app in."), field="totp"
+        )
+    if failure is not None:
         for key in (account_key, address_key):
             hit_rate_limit(session, key, limit=0, window_seconds=LOGIN_WINDOW_SECONDS)
         # The failure must be counted even though the request answers with an error.
         session.commit()
-        raise Unauthorized("Dit e-mailadres en wachtwoord horen niet bij elkaar.", field="password")
+        raise failure
+    assert user is not None
     reset_rate_limit(session, account_key)
     return user
 
@@ -140,3 +156,29 @@ def end_household_sessions(session: Session, household_id: int) -> None:
         .where(AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
         .values(revoked_at=utcnow())
     )
+
+
+def totp_code_valid(secret: str, code: str | None) -> bool:
+    """A time-based one-time code, allowing one step of clock drift."""
+    code = (code or "").replace(" ", "")
+    return code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(secret: str, email: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Wijkwerf")
+
+
+def set_totp(session: Session, user_id: int, secret: str | None, code: str) -> None:
+    """Turn two-step log-in on (with a new secret) or off; both need a valid current code."""
+    user = session.get(User, user_id)
+    assert user is not None
+    check_secret = secret or user.totp_secret
+    if not check_secret or not totp_code_valid(check_secret, code):
+        raise Invalid(N_("Deze code klopt niet. Kijk de tijd op je toestel na en probeer opnieuw."),
+                      field="totp")
+    user.totp_secret = secret
+    session.add(user)

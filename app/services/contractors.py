@@ -3,6 +3,7 @@ number, email and phone, and listing them scoped to the caller's organisation.""
 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.i18n import N_
 from app.models import Contractor
@@ -19,7 +20,7 @@ class ContractorCreate(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
 
 
-def _scoped(principal: Principal):  # type: ignore[no-untyped-def]
+def _scoped(principal: Principal) -> SelectOfScalar[Contractor]:
     statement = select(Contractor)
     if principal.role != Role.admin:
         statement = statement.where(Contractor.organisation_id == principal.organisation_id)

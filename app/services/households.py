@@ -80,8 +80,8 @@ def address_key(street: str, house_number: str, box: str, postcode: str) -> str:
     """One household per address: case, spacing and `bus 3` vs `3` do not make a new one."""
     street_part = " ".join(street.split()).lower()
     number_part = "".join(house_number.split()).lower()
-    box_part = re.sub(r"^(bus|bte|box|b)\.?\s*", "", " ".join(box.split()).lower())
-    return "|".join((street_part, number_part, "".join(box_part.split()), postcodes.normalise_postcode(postcode)))
+    box_part = "".join(re.sub(r"^(bus|bte|box|b)\.?\s*", "", box.strip().lower()).split())
+    return "|".join((street_part, number_part, box_part, postcodes.normalise_postcode(postcode)))
 
 
 def clean_household(

@@ -83,9 +83,7 @@ def euros_to_cents(raw: str) -> int | None:
         return None
     if "," in text:
         text = text.replace(".", "").replace(",", ".")
-    elif text.count(".") == 1 and len(text.split(".")[1]) == 3:
-        text = text.replace(".", "")
-    elif text.count(".") > 1:
+    elif text.count(".") > 1 or (text.count(".") == 1 and len(text.split(".")[1]) == 3):
         text = text.replace(".", "")
     try:
         amount = Decimal(text)

@@ -66,6 +66,34 @@ def can_transition(current: str, target: str) -> bool:
     return S(target) in TRANSITIONS[S(current)]
 
 
+def next_steps(current: str, *, contractor: bool = False) -> list[S]:
+    """The statuses a participation can move to from `current`, in funnel order; a contractor
+    gets only its own steps."""
+    allowed = TRANSITIONS[S(current)]
+    if contractor:
+        allowed = allowed & CONTRACTOR_STEPS
+    return [status for status in S if status in allowed]
+
+
+def check_transition(current: str, target: str, *, note: str = "") -> S:
+    """The target status, or Invalid/Conflict saying why the move is refused (nothing changes)."""
+    try:
+        target_status = S(target)
+    except ValueError as exc:
+        raise Invalid(N_("Onbekende status."), field="status") from exc
+    current_status = S(current)
+    if target_status not in TRANSITIONS[current_status]:
+        if not TRANSITIONS[current_status]:
+            raise Conflict(N_("Deze deelname is afgesloten; de status kan niet meer veranderen."))
+        raise Conflict(
+            N_("Van deze status kan de deelname niet naar de gevraagde status."),
+            field="status",
+        )
+    if target_status == S.cancelled and not note.strip():
+        raise Invalid(N_("Geef een reden voor de annulering."), field="note")
+    return target_status
+
+
 def record_initial_status(session: Session, participation: Participation, actor: Actor,
                           note: str = "") -> None:
     session.add(ParticipationEvent(
@@ -85,20 +113,8 @@ def change_status(
     occurred_on: date | None = None,
 ) -> Participation:
     """Move a participation on; a refused transition raises Conflict saying why."""
-    try:
-        target_status = S(target)
-    except ValueError as exc:
-        raise Invalid(N_("Onbekende status."), field="status") from exc
     current = S(participation.status)
-    if target_status not in TRANSITIONS[current]:
-        if not TRANSITIONS[current]:
-            raise Conflict(N_("Deze deelname is afgesloten; de status kan niet meer veranderen."))
-        raise Conflict(
-            N_("Van deze status kan de deelname niet naar de gevraagde status."),
-            field="status",
-        )
-    if target_status == S.cancelled and not note.strip():
-        raise Invalid(N_("Geef een reden voor de annulering."), field="note")
+    target_status = check_transition(current, target, note=note)
     participation.status = target_status
     participation.status_changed_at = utcnow()
     if target_status == S.cancelled:

@@ -62,7 +62,8 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 
     Uncaught exceptions, console errors (CSP violations among them), subresources (CSS,
     scripts, images, fonts) that failed to load and any 5xx answer are collected in
-    `browser_errors`; a 4xx answer to a navigation or an htmx request is the test's business. When the test fails, a screenshot and the HTML go to ARTIFACTS_DIR.
+    `browser_errors`; a 4xx answer to a navigation or an htmx request is the test's business.
+    When the test fails, a screenshot and the HTML go to ARTIFACTS_DIR.
     """
     context = browser.new_context(
         locale="nl-BE", timezone_id="Europe/Brussels", viewport={"width": 1280, "height": 900}
@@ -83,7 +84,8 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
 @pytest.fixture
 def browser_errors(page: Page, request: pytest.FixtureRequest) -> list[str]:
     """JavaScript errors and console errors seen by `page` so far (a live list)."""
-    return request.node.stash[BROWSER_ERRORS]
+    errors: list[str] = request.node.stash[BROWSER_ERRORS]
+    return errors
 
 
 def _console_error(message: ConsoleMessage, errors: list[str]) -> None:

@@ -57,11 +57,19 @@ def format_violations(violations: list[dict[str, Any]], url: str) -> str:
         lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
         lines.append(f"  {violation['helpUrl']}")
         for node in violation["nodes"][:10]:
-            summary = " ".join(node["summary"].split())
+            summary = _one_line(node["summary"])
             lines.append(f"    at {node['target']}: {summary}")
         if len(violation["nodes"]) > 10:
             lines.append(f"    ... and {len(violation['nodes']) - 10} more elements")
     return "\n".join(lines)
+
+
+def _one_line(failure_summary: str) -> str:
+    """axe's "Fix any of the following:" heading, then its alternatives separated by |."""
+    lines = [line.strip() for line in failure_summary.splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return "".join(lines)
+    return f"{lines[0]} {' | '.join(lines[1:])}"
 
 
 def axe_check(

@@ -27,7 +27,7 @@ POSTGRES_URL = os.environ.get("WIJKWERF_TEST_DATABASE_URL") or None
 REQUIRE_ALL = os.environ.get("WIJKWERF_REQUIRE_ALL", "") in {"1", "true", "yes"}
 
 CHROMIUM = os.environ.get("WIJKWERF_CHROMIUM", "/usr/bin/chromium")
-TEST_SECRET_KEY = "test-secret-key-for-the-wijkwerf-suite-0123456789"
+TEST_SECRET_KEY = "test-secret-key-for-the-wijkwerf-suite-0123456789"  # noqa: S105
 
 TMP_DIR = Path(tempfile.mkdtemp(prefix=f"wijkwerf-test-{WORKER}-"))
 atexit.register(shutil.rmtree, TMP_DIR, ignore_errors=True)

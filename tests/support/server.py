@@ -45,9 +45,14 @@ def run_cli(
     *args: str, env: dict[str, str], timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """Run `wijkwerf ARGS` and raise with its output when it fails."""
-    result = subprocess.run(
-        [*wijkwerf_command(), *args], env=env, cwd=ROOT, capture_output=True, text=True,
-        timeout=timeout, check=False,
+    result = subprocess.run(  # noqa: S603  (our own console script)
+        [*wijkwerf_command(), *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(
@@ -100,7 +105,9 @@ class LiveServer:
     @property
     def env(self) -> dict[str, str]:
         return server_environment(
-            database_url=self.database_url, base_url=self.url, mail_url=self.mail_url,
+            database_url=self.database_url,
+            base_url=self.url,
+            mail_url=self.mail_url,
             extra=self.extra_env,
         )
 
@@ -141,9 +148,14 @@ class LiveServer:
             log.write(f"\n--- {' '.join(command)}\n".encode())
             log.flush()
             # Its own session, so kill() reaches every worker process it forks.
-            self.process = subprocess.Popen(
-                command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+            self.process = subprocess.Popen(  # noqa: S603
+                command,
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         _running_servers.add(self)
         try:
@@ -170,9 +182,7 @@ class LiveServer:
                 last_error = repr(error)
             time.sleep(0.1)
         self.kill()
-        raise RuntimeError(
-            f"server not healthy after {timeout}s ({last_error})\n{self.log_tail()}"
-        )
+        raise RuntimeError(f"server not healthy after {timeout}s ({last_error})\n{self.log_tail()}")
 
     def stop(self, timeout: float = 10) -> None:
         """Graceful shutdown (SIGTERM); SIGKILL if it does not exit within `timeout`."""
@@ -259,7 +269,9 @@ class ServerDatabases:
     def _template(self, seed: bool) -> tuple[str, str]:
         if seed not in self._templates:
             url = self._url("tpl_seeded" if seed else "tpl_empty")
-            env = server_environment(database_url=url, base_url="http://127.0.0.1", mail_url="null://")
+            env = server_environment(
+                database_url=url, base_url="http://127.0.0.1", mail_url="null://"
+            )
             run_cli("migrate", env=env)
             output = run_cli("seed-demo", env=env).stdout if seed else ""
             self._templates[seed] = (url, output)

@@ -89,9 +89,9 @@ class SmtpSink:
                         return message
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    received = [
-                        f"{m['To']!s}: {m['Subject']!s}" for m in self.messages
-                    ] or ["nothing"]
+                    received = [f"{m['To']!s}: {m['Subject']!s}" for m in self.messages] or [
+                        "nothing"
+                    ]
                     raise AssertionError(
                         f"no matching mail within {timeout}s; received: {'; '.join(received)}"
                     )

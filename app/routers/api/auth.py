@@ -13,6 +13,7 @@ router = APIRouter(tags=["auth"])
 class TokenRequest(BaseModel):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
+    totp: str | None = Field(default=None, max_length=10, description="when two-step log-in is on")
 
 
 class TokenResponse(BaseModel):
@@ -25,7 +26,8 @@ class TokenResponse(BaseModel):
 def issue_token(body: TokenRequest, request: Request, session: SessionDep) -> TokenResponse:
     """Log in with email and password; answers a bearer token."""
     user = auth_service.authenticate_user(
-        session, email=body.email, password=body.password, ip=client_ip(request)
+        session, email=body.email, password=body.password, ip=client_ip(request),
+        totp=body.totp,
     )
     token = auth_service.start_session(session, kind="api", user=user)
     return TokenResponse(access_token=token, role=Role(user.role))

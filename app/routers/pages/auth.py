@@ -6,10 +6,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.config import get_settings
-from app.deps import SESSION_COOKIE, MaybeWebPrincipal, SessionDep, client_ip
+from app.deps import SESSION_COOKIE, MaybeWebPrincipal, SessionDep, WebPrincipal, client_ip
 from app.models.enums import Role
 from app.services import auth as auth_service
-from app.services.errors import RateLimited, Unauthorized
+from app.services.errors import Invalid, RateLimited, Unauthorized
 from app.templating import redirect, render
 
 router = APIRouter()
@@ -40,6 +40,7 @@ def login(
     session: SessionDep,
     email: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
+    totp: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
     """Check the password, start a new session and go to the user's start page."""
@@ -53,13 +54,13 @@ def login(
                       status_code=422)
     try:
         user = auth_service.authenticate_user(
-            session, email=email, password=password, ip=client_ip(request)
+            session, email=email, password=password, ip=client_ip(request), totp=totp
         )
     except (Unauthorized, RateLimited) as exc:
         return render(
             request,
             "auth/login.html",
-            {"next": next, "email": email, "errors": {"password": exc.message}},
+            {"next": next, "email": email, "errors": {exc.field or "password": exc.message}},
             status_code=exc.status_code,
         )
     old_token = request.cookies.get(SESSION_COOKIE)
@@ -90,3 +91,46 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = redirect(request, "/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.get("/account")
+def account(request: Request, session: SessionDep, principal: WebPrincipal) -> Response:
+    """The user's own account: two-step log-in."""
+    return render(request, "auth/account.html", _account_context(session, principal.user_id))
+
+
+def _account_context(session: SessionDep, user_id: int | None, **extra: object) -> dict[str, object]:
+    from app.models import User
+
+    user = session.get(User, user_id)
+    assert user is not None
+    secret = auth_service.new_totp_secret()
+    return {
+        "user": user,
+        "totp_enabled": bool(user.totp_secret),
+        "new_secret": secret,
+        "totp_uri": auth_service.totp_uri(secret, user.email),
+        "errors": {},
+        **extra,
+    }
+
+
+@router.post("/account/totp")
+def change_totp(
+    request: Request,
+    session: SessionDep,
+    principal: WebPrincipal,
+    code: Annotated[str, Form()] = "",
+    secret: Annotated[str, Form()] = "",
+) -> Response:
+    """Turn two-step log-in on (with the shown secret) or off."""
+    assert principal.user_id is not None
+    try:
+        auth_service.set_totp(session, principal.user_id, secret or None, code)
+    except Invalid as exc:
+        context = _account_context(session, principal.user_id, errors={"totp": exc.message})
+        if secret:
+            context["new_secret"] = secret
+            context["totp_uri"] = auth_service.totp_uri(secret, principal.email)
+        return render(request, "auth/account.html", context, status_code=422)
+    return redirect(request, "/account?saved=1")
