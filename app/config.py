@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # How often the in-process mail sender polls the outbox, in seconds.
     MAIL_POLL_SECONDS: float = 1.0
     DB_POOL_SIZE: int = 8
+    # Threads that run sync routes; 0 means as many as database connections (see README).
+    WORKER_THREADS: int = 0
     SESSION_IDLE_MINUTES: int = 60
     SESSION_ABSOLUTE_HOURS: int = 12
     MAGIC_LINK_MINUTES: int = 30

@@ -36,7 +36,8 @@ def create_app(*, start_mail_sender: bool = True) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Sync routes run in anyio's thread pool; more threads than database connections only
         # adds GIL contention (see README, "Concurrency model").
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.DB_POOL_SIZE
+        threads = settings.WORKER_THREADS or settings.DB_POOL_SIZE
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         sender = MailSender(get_engine(), settings.MAIL_POLL_SECONDS) if start_mail_sender else None
         if sender:
             sender.start()

@@ -14,6 +14,7 @@ from app.i18n import N_
 from app.models import Campaign, Household, Offer, Participation, Partner
 from app.models.base import utcnow
 from app.models.enums import CampaignStatus, PartnerKind, Role
+from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.status_flow import HOLDS_A_PLACE
@@ -203,13 +204,23 @@ def get_visible_campaign(session: Session, principal: Principal | None, slug: st
     return campaign
 
 
-def get_staff_campaign(session: Session, principal: Principal, slug: str) -> Campaign:
-    """A campaign of the caller's organisation (admins: any); another's answers NotFound."""
+def get_staff_campaign(
+    session: Session, principal: Principal, slug: str, *, ip: str | None = None
+) -> Campaign:
+    """A campaign of the caller's organisation (admins: any); another's answers NotFound.
+    With `ip` given, a refusal is written to the audit log."""
     statement = select(Campaign).where(Campaign.slug == slug)
     if principal.role != Role.admin:
         statement = statement.where(Campaign.organisation_id == principal.organisation_id)
     campaign = session.exec(statement).first()
     if campaign is None:
+        if ip is not None:
+            owner = session.exec(
+                select(Campaign.id, Campaign.organisation_id).where(Campaign.slug == slug)
+            ).first()
+            audit.record_denied(session, principal, action="campaign.view",
+                                object_type="campaign", object_id=owner[0] if owner else None,
+                                owner_organisation_id=owner[1] if owner else None, ip=ip)
         raise NotFound(N_("Deze wijk bestaat niet."))
     return campaign
 
@@ -315,10 +326,11 @@ def create_campaign(session: Session, principal: Principal, data: CampaignCreate
 
 
 def update_campaign(
-    session: Session, principal: Principal, slug: str, data: CampaignUpdate
+    session: Session, principal: Principal, slug: str, data: CampaignUpdate,
+    *, ip: str | None = None,
 ) -> Campaign:
     """Apply the given fields to a campaign of the caller's organisation."""
-    campaign = get_staff_campaign(session, principal, slug)
+    campaign = get_staff_campaign(session, principal, slug, ip=ip)
     assert campaign.id is not None
     changes = data.model_dump(exclude_unset=True)
     for required in ("slug", "name", "municipality", "postcodes", "status"):

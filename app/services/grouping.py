@@ -4,7 +4,8 @@ database); `suggest_for_campaign` reads those rows for one campaign. Nothing is 
 
 Which households are chosen: those of the campaign, not erased, with a participation that holds
 a place (not waitlisted, cancelled or declined) — for the given offer or measure if one is
-given — and not already a member of a *locked* group for the same measure. Grouping by
+given — and not already a member of a fixed group (locked, or with a batch or quote request) for the
+same measure. Grouping by
 `measure` without an offer or measure gives one row per household and measure, so a household
 can be proposed once per measure (one group per measure is the membership rule, see groups.py).
 """
@@ -13,14 +14,15 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
-from sqlalchemy import and_
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.i18n import N_, gettext
-from app.models import Group, GroupMember, Household, Offer, Participation
+from app.models import Batch, Group, GroupMember, Household, Offer, Participation, QuoteRequest
 from app.models.enums import Measure
 from app.services.auth import Principal
 from app.services.campaigns import get_staff_campaign
@@ -135,21 +137,24 @@ def house_number_key(house_number: str) -> tuple[int, int, str]:
 
 
 def sort_by_neighbours(rows: Iterable[HouseholdRow]) -> list[HouseholdRow]:
-    """Rows ordered by street, natural house number, then id. Streets and numbers repeat a lot,
-    so their keys are computed once each."""
-    street_keys: dict[str, str] = {}
-    number_keys: dict[str, tuple[int, int, str]] = {}
+    """Rows ordered by street, natural house number, then id.
 
-    def key(row: HouseholdRow) -> tuple[str, tuple[int, int, str], int]:
-        street = street_keys.get(row.street)
-        if street is None:
-            street = street_keys[row.street] = " ".join(row.street.lower().split())
-        number = number_keys.get(row.house_number)
-        if number is None:
-            number = number_keys[row.house_number] = house_number_key(row.house_number)
-        return (street, number, row.household_id)
-
-    return sorted(rows, key=key)
+    Streets and house numbers repeat a lot: each distinct one is ranked once, and the rows are
+    sorted on one integer built from the ranks, which keeps 100,000 rows well under a second.
+    """
+    rows = list(rows)
+    streets = {row.street for row in rows}
+    numbers = {row.house_number for row in rows}
+    street_rank = {street: rank for rank, street in enumerate(
+        sorted(streets, key=lambda street: (" ".join(street.lower().split()), street)))}
+    number_rank = {number: rank for rank, number in enumerate(
+        sorted(numbers, key=lambda number: (house_number_key(number), number)))}
+    id_span = max((row.household_id for row in rows), default=0) + 1
+    number_span = len(numbers) + 1
+    return sorted(rows, key=lambda row: (
+        (street_rank[row.street] * number_span + number_rank[row.house_number]) * id_span
+        + row.household_id
+    ))
 
 
 def balanced_sizes(count: int, min_size: int, max_size: int) -> list[int]:
@@ -180,10 +185,13 @@ def suggest_groups(
     if min_size < 1 or max_size < min_size:
         raise ValueError("need 1 <= min_size <= max_size")
     keys = list(dict.fromkeys(by))
+    values_of = attrgetter(*keys) if keys else (lambda _row: ())
     parts: dict[tuple[str, ...], list[HouseholdRow]] = {}
     suggestion = Suggestion()
     for row in sort_by_neighbours(rows):
-        values = tuple(getattr(row, key) for key in keys)
+        values = values_of(row)
+        if len(keys) == 1:
+            values = (values,)
         if None in values or "" in values:
             missing = [key for key, value in zip(keys, values, strict=True) if not value]
             suggestion.unassigned.append(Unassigned(
@@ -194,6 +202,7 @@ def suggest_groups(
         parts.setdefault(values, []).append(row)
 
     number = 0
+    group_name = gettext("Groep %(number)d")
     for values in sorted(parts):
         members = parts[values]
         criteria = dict(zip(keys, values, strict=True))
@@ -213,7 +222,7 @@ def suggest_groups(
             number += 1
             chunk = members[start:start + size]
             start += size
-            name = gettext("Groep %(number)d") % {"number": number}
+            name = group_name % {"number": number}
             suggestion.groups.append(ProposedGroup(
                 name=f"{name} · {label}" if label else name,
                 criteria=dict(criteria),
@@ -309,8 +318,8 @@ def load_rows(session: Session, campaign_id: int, request: SuggestRequest,
         statement = statement.where(col(Participation.measure).is_not(None))
     locked = set(session.exec(
         select(GroupMember.household_id, Group.measure)
-        .join(Group, and_(col(Group.id) == col(GroupMember.group_id), col(Group.locked)))
-        .where(Group.campaign_id == campaign_id)
+        .join(Group, col(Group.id) == col(GroupMember.group_id))
+        .where(Group.campaign_id == campaign_id, fixed_group())
     ).all())
     rows = []
     for values in session.exec(statement).all():
@@ -323,6 +332,15 @@ def load_rows(session: Session, campaign_id: int, request: SuggestRequest,
             measure=measure,
         ))
     return rows
+
+
+def fixed_group() -> Any:
+    """Groups a suggestion leaves alone: locked, or already with a batch or a quote request."""
+    return or_(
+        col(Group.locked).is_(True),
+        col(Group.id).in_(select(Batch.group_id)),
+        col(Group.id).in_(select(QuoteRequest.group_id)),
+    )
 
 
 def suggest_for_campaign(

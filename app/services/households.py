@@ -190,8 +190,13 @@ def find_or_create_household(
             **{field.name: getattr(data, field.name) for field in fields(data)},
         )
         try:
-            with session.begin_nested():
+            if session.get_bind().dialect.name == "sqlite":
+                # The write lock taken at BEGIN rules out a concurrent insert: no savepoint.
                 session.add(household)
+                session.flush()
+            else:
+                with session.begin_nested():
+                    session.add(household)
         except IntegrityError:
             # Signed up at the same moment for another offer of this wijk: use that household.
             household = find_household(session, campaign.id, key)

@@ -9,8 +9,9 @@ from sqlmodel import Session, col, select
 
 from app.i18n import N_
 from app.models import Campaign, Household, Interest, InterestSubmission
-from app.models.enums import Horizon, Measure
+from app.models.enums import Horizon, Measure, Role
 from app.services import campaigns as campaign_service
+from app.services.auth import Principal
 from app.services.errors import Invalid
 from app.services.validation import email_address
 
@@ -44,6 +45,23 @@ class SummaryCell:
     horizon: str
     # None when fewer than MIN_GROUP_SIZE submissions gave this answer.
     count: int | None
+
+
+class InterestsInvalid(Invalid):
+    """One or more fields of a klimaattafel form are wrong; `errors` has a message per field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        first_field, first_message = next(iter(errors.items()))
+        super().__init__(first_message, field=first_field)
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One measure's results for the table and the chart."""
+
+    measure: str
+    counts: dict[str, int | None]
 
 
 @dataclass(frozen=True)
@@ -82,28 +100,40 @@ def submit_interests(
     """Store one klimaattafel form. It is linked to a household of this wijk when the caller is
     that logged-in resident (`household_id`) or gives that household's email address."""
     postcode, street = postcode.strip(), " ".join(street.split())
+    errors: dict[str, str] = {}
     if not postcode:
-        raise Invalid(N_("Vul je postcode in."), field="postcode")
+        errors["postcode"] = N_("Vul je postcode in.")
     if not street:
-        raise Invalid(N_("Vul je straat in."), field="street")
-    inside, failing_field = campaign_service.address_in_campaign(
-        campaign, postcode=postcode, street=street
-    )
-    if not inside:
-        if failing_field == "postcode":
-            raise Invalid(N_("Deze postcode hoort niet bij deze wijk."), field="postcode")
-        raise Invalid(N_("Deze straat hoort niet bij deze wijk."), field="street")
+        errors["street"] = N_("Vul je straat in.")
+    if not errors:
+        inside, failing_field = campaign_service.address_in_campaign(
+            campaign, postcode=postcode, street=street
+        )
+        if not inside and failing_field == "postcode":
+            errors["postcode"] = N_("Deze postcode hoort niet bij deze wijk.")
+        elif not inside:
+            errors["street"] = N_("Deze straat hoort niet bij deze wijk.")
     if not answers:
-        raise Invalid(N_("Kies bij minstens één maatregel een antwoord."), field="answers")
-    if len({measure for measure, _ in answers}) != len(answers):
-        raise Invalid(N_("Elke maatregel mag maar één keer beantwoord worden."), field="answers")
-    if household_id is None and email and email.strip():
-        normalised = email_address(email)
+        errors["answers"] = N_("Kies bij minstens één maatregel een antwoord.")
+    elif len({measure for measure, _ in answers}) != len(answers):
+        errors["answers"] = N_("Elke maatregel mag maar één keer beantwoord worden.")
+    elif any(measure not in MEASURE_LABELS or horizon not in HORIZON_LABELS
+             for measure, horizon in answers):
+        errors["answers"] = N_("Kies per maatregel binnen 1 jaar, binnen 5 jaar of niet.")
+    normalised_email = None
+    if email and email.strip():
+        try:
+            normalised_email = email_address(email)
+        except Invalid as exc:
+            errors["email"] = exc.message
+    if errors:
+        raise InterestsInvalid(errors)
+    if household_id is None and normalised_email:
         household_id = session.exec(
             select(Household.id)
             .where(
                 Household.campaign_id == campaign.id,
-                func.lower(Household.email) == normalised,
+                func.lower(Household.email) == normalised_email,
                 col(Household.erased_at).is_(None),
             )
             .order_by(col(Household.id).desc())
@@ -125,6 +155,40 @@ def submit_interests(
     return submission
 
 
+def resident_household_in(
+    session: Session, principal: Principal | None, campaign: Campaign
+) -> int | None:
+    """The logged-in resident's household when it belongs to this wijk, else None."""
+    if principal is None or principal.role != Role.resident:
+        return None
+    return session.exec(
+        select(Household.id).where(
+            Household.id == principal.household_id,
+            Household.campaign_id == campaign.id,
+            col(Household.erased_at).is_(None),
+        )
+    ).first()
+
+
+def own_latest_answers(session: Session, household_id: int | None,
+                       campaign: Campaign) -> dict[str, str]:
+    """The household's most recent klimaattafel answers for this wijk: {measure: horizon}."""
+    if household_id is None:
+        return {}
+    latest = session.exec(
+        select(InterestSubmission.id)
+        .where(InterestSubmission.household_id == household_id,
+               InterestSubmission.campaign_id == campaign.id)
+        .order_by(col(InterestSubmission.created_at).desc(), col(InterestSubmission.id).desc())
+    ).first()
+    if latest is None:
+        return {}
+    rows = session.exec(
+        select(Interest.measure, Interest.horizon).where(Interest.submission_id == latest)
+    ).all()
+    return dict(rows)
+
+
 def interest_summary(session: Session, campaign: Campaign) -> list[SummaryCell]:
     """Every measure × horizon, counted per submission; cells under MIN_GROUP_SIZE are None."""
     rows = session.exec(
@@ -140,6 +204,14 @@ def interest_summary(session: Session, campaign: Campaign) -> list[SummaryCell]:
             cells.append(SummaryCell(str(measure), str(horizon),
                                      count if count >= MIN_GROUP_SIZE else None))
     return cells
+
+
+def summary_rows(cells: list[SummaryCell]) -> list[SummaryRow]:
+    """The summary per measure, in the order of MEASURE_LABELS."""
+    rows: dict[str, dict[str, int | None]] = {}
+    for cell in cells:
+        rows.setdefault(cell.measure, {})[cell.horizon] = cell.count
+    return [SummaryRow(measure, counts) for measure, counts in rows.items()]
 
 
 def energy_comparison(session: Session, household: Household) -> EnergyComparison | None:

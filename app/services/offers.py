@@ -12,6 +12,7 @@ from sqlmodel import Session, col, delete, select
 from app.i18n import N_, format_instant, format_money, gettext
 from app.models import Campaign, Offer, Participation, PriceTier
 from app.models.enums import Measure, ParticipationStatus, Role, Unit
+from app.services import audit, signups
 from app.services.auth import Principal
 from app.services.campaigns import bump_content_version, get_staff_campaign
 from app.services.contractors import contractor_of_organisation
@@ -141,8 +142,11 @@ class OfferCounts:
     waitlisted: int
 
 
-def get_staff_offer(session: Session, principal: Principal, offer_id: int) -> Offer:
-    """An offer in a campaign of the caller's organisation (admins: any)."""
+def get_staff_offer(
+    session: Session, principal: Principal, offer_id: int, *, ip: str | None = None
+) -> Offer:
+    """An offer in a campaign of the caller's organisation (admins: any). With `ip` given, a
+    refusal is written to the audit log."""
     statement = select(Offer).join(Campaign, col(Campaign.id) == col(Offer.campaign_id)).where(
         Offer.id == offer_id
     )
@@ -150,6 +154,14 @@ def get_staff_offer(session: Session, principal: Principal, offer_id: int) -> Of
         statement = statement.where(Campaign.organisation_id == principal.organisation_id)
     offer = session.exec(statement).first()
     if offer is None:
+        if ip is not None:
+            owner = session.exec(
+                select(Campaign.organisation_id)
+                .join(Offer, col(Offer.campaign_id) == col(Campaign.id))
+                .where(Offer.id == offer_id)
+            ).first()
+            audit.record_denied(session, principal, action="offer.view", object_type="offer",
+                                object_id=offer_id, owner_organisation_id=owner, ip=ip)
         raise NotFound(N_("Dit aanbod bestaat niet."))
     return offer
 
@@ -197,9 +209,12 @@ def _check_window(opens: datetime, closes: datetime) -> None:
         raise Invalid(N_("De inschrijving moet sluiten na de opening."), field="signup_closes_at")
 
 
-def create_offer(session: Session, principal: Principal, slug: str, data: OfferCreate) -> Offer:
+def create_offer(
+    session: Session, principal: Principal, slug: str, data: OfferCreate,
+    *, ip: str | None = None,
+) -> Offer:
     """A new offer with its price tiers in a campaign of the caller's organisation."""
-    campaign = get_staff_campaign(session, principal, slug)
+    campaign = get_staff_campaign(session, principal, slug, ip=ip)
     contractor_of_organisation(session, campaign.organisation_id, data.contractor_id)
     _check_window(data.signup_opens_at, data.signup_closes_at)
     offer = Offer(
@@ -285,10 +300,11 @@ def _harm(offer: Offer, changes: dict[str, object], old_tiers: list[Tier],
 
 
 def update_offer(
-    session: Session, principal: Principal, offer_id: int, data: OfferUpdate
+    session: Session, principal: Principal, offer_id: int, data: OfferUpdate,
+    *, ip: str | None = None,
 ) -> OfferChange:
     """Apply the given fields; refuse a change that hurts signed-up residents unless confirmed."""
-    offer = get_staff_offer(session, principal, offer_id)
+    offer = get_staff_offer(session, principal, offer_id, ip=ip)
     assert offer.id is not None
     campaign = session.get(Campaign, offer.campaign_id)
     assert campaign is not None
@@ -307,6 +323,8 @@ def update_offer(
                  for t in tiers_of(session, [offer.id])[offer.id]]
     new_tiers = ([Tier(t.min_participants, t.unit_price_cents) for t in data.price_tiers]
                  if data.price_tiers is not None else None)
+    # Lock the offer's places while they are counted and moved (as signing up does).
+    session.exec(select(Offer.id).where(Offer.id == offer.id).with_for_update()).one()
     counts = counts_of(session, [offer.id])[offer.id]
     registered = list(session.exec(
         select(Participation).where(Participation.offer_id == offer.id,
@@ -325,15 +343,6 @@ def update_offer(
         for participation in registered[:max(0, counts.participants - new_capacity)]:
             change_status(session, participation, ParticipationStatus.waitlisted, actor=actor,
                           note=gettext("De capaciteit van het aanbod werd verlaagd."))
-        free = new_capacity - counts.participants
-        if free > 0 and counts.waitlisted:
-            for participation in session.exec(
-                select(Participation).where(Participation.offer_id == offer.id,
-                                            Participation.status == ParticipationStatus.waitlisted)
-                .order_by(col(Participation.created_at), col(Participation.id)).limit(free)
-            ).all():
-                change_status(session, participation, ParticipationStatus.registered, actor=actor,
-                              note=gettext("De capaciteit van het aanbod werd verhoogd."))
 
     for name, value in changes.items():
         if name == "price_tiers":
@@ -348,4 +357,6 @@ def update_offer(
                         for tier in data.price_tiers)
     bump_content_version(session, campaign)
     session.flush()
+    if new_capacity is not None and counts.waitlisted:
+        signups.promote_from_waitlist(session, offer.id)
     return OfferChange(offer=offer, effects=effects)

@@ -66,6 +66,13 @@ class OfferListing:
         return None if price is None else pricing.with_vat_cents(price, self.vat_rate)
 
     @property
+    def price_table(self) -> list["TierRow"]:
+        """Every tier with its price incl. VAT, marking the one reached now."""
+        reached = self.current_tier
+        return [TierRow(tier, pricing.with_vat_cents(tier.unit_price_cents, self.vat_rate),
+                        tier == reached) for tier in self.price_tiers]
+
+    @property
     def signups_to_next_tier(self) -> int | None:
         tier = self.next_tier
         return None if tier is None else tier.min_participants - self.participants
@@ -106,6 +113,13 @@ class OfferListing:
             "signup_closes_at": self.signup_closes_at.isoformat(),
             "status": self.status,
         }
+
+
+@dataclass(frozen=True)
+class TierRow:
+    tier: pricing.Tier
+    incl_vat_cents: int
+    reached: bool
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,7 @@ def get_participation_for(session: Session, principal: Principal,
                    participation_in_batch())
             .correlate(Participation)
         )
-        statement = statement.where(exists(in_own_batch.add_columns(GroupMember.id)))
+        statement = statement.where(exists(in_own_batch))
     elif principal.role == Role.staff:
         statement = (
             statement.join(Household, col(Household.id) == Participation.household_id)

@@ -88,7 +88,8 @@ def clean_signup(
     `consent`, `share_contact_with_contractor`). `live` relaxes the rules that need the whole
     form (consent, email-or-phone) for validation while the resident types."""
     household, errors = clean_household(raw, campaign, contact_required=not live)
-    quantity = _quantity(raw.get("quantity"), errors)
+    quantity, quantity_errors = parse_quantity(raw.get("quantity"))
+    errors.update(quantity_errors)
     if not live and not is_true(raw.get("consent")):
         errors["consent"] = MSG_CONSENT
     if errors or household is None:
@@ -100,21 +101,19 @@ def clean_signup(
     ), {}
 
 
-def _quantity(raw: Any, errors: dict[str, str]) -> float | None:
+def parse_quantity(raw: Any) -> tuple[float | None, dict[str, str]]:
+    """The estimated quantity (optional; a decimal comma is fine), or an error for `quantity`."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    if isinstance(raw, bool):
-        errors["quantity"] = MSG_QUANTITY
-        return None
+        return None, {}
     try:
+        if isinstance(raw, bool):
+            raise ValueError("a boolean is not a quantity")
         value = float(str(raw).strip().replace(",", "."))
     except ValueError:
-        errors["quantity"] = MSG_QUANTITY
-        return None
-    if not 0 <= value <= MAX_QUANTITY or value != value:  # value != value: NaN
-        errors["quantity"] = MSG_QUANTITY
-        return None
-    return value
+        return None, {"quantity": MSG_QUANTITY}
+    if not 0 <= value <= MAX_QUANTITY:  # also refuses NaN
+        return None, {"quantity": MSG_QUANTITY}
+    return value, {}
 
 
 def get_public_offer(session: Session, offer_id: int) -> tuple[Offer, Campaign]:
@@ -193,10 +192,12 @@ def sign_up(
             )
         ).first()
         if existing is not None:
-            _resend_link(session, household)
+            _resend_link(session, household, campaign)
             raise Conflict(MSG_DUPLICATE)
-        _fill_free_places(session, offer)
-        status = S.registered if places_held(session, offer_id) < offer.capacity else S.waitlisted
+        held = places_held(session, offer_id)
+        if held < offer.capacity:
+            held += len(_fill_free_places(session, offer, held=held))
+        status = S.registered if held < offer.capacity else S.waitlisted
         participation = Participation(
             household_id=household.id, offer_id=offer_id, measure=offer.measure,
             quantity=data.quantity, status=status, created_at=now, status_changed_at=now,
@@ -220,12 +221,13 @@ def sign_up(
                         waitlist_position=position)
 
 
-def _resend_link(session: Session, household: Household) -> None:
+def _resend_link(session: Session, household: Household, campaign: Campaign) -> None:
     """Mail the existing household a fresh log-in link, committed before the 409 is raised."""
     if household.email and not hit_rate_limit(
         session, f"signup-resend:{household.id}", limit=RESEND_LINKS_PER_HOUR, window_seconds=3600
     ):
-        queue_mail(session, "magic_link", household_id=household.id)
+        queue_mail(session, "magic_link", household_id=household.id,
+                   context={"campaign_name": campaign.name})
     session.commit()
 
 
@@ -278,11 +280,13 @@ def waitlist_positions(session: Session, household_id: int) -> dict[int, int]:
 
 
 def _fill_free_places(
-    session: Session, offer: Offer, actor: status_flow.Actor = status_flow.SYSTEM
+    session: Session, offer: Offer, *, held: int | None = None,
+    actor: status_flow.Actor = status_flow.SYSTEM,
 ) -> list[Participation]:
-    """Promote the oldest waitlisted sign-ups into free places (the offer is locked)."""
+    """Promote the oldest waitlisted sign-ups into free places (the offer is locked).
+    `held` saves a count when the caller just made it."""
     assert offer.id is not None
-    free = offer.capacity - places_held(session, offer.id)
+    free = offer.capacity - (places_held(session, offer.id) if held is None else held)
     if free <= 0:
         return []
     waiting = session.exec(

@@ -1,17 +1,135 @@
-"""Public pages for residents: the open wijken."""
+"""Public pages for residents: the open wijken, a wijk with its offers, an offer with the
+sign-up form (validated as you type with htmx, and working without JavaScript)."""
+
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from app.deps import SessionDep
-from app.services import campaigns as campaign_service
-from app.templating import render
+from app.deps import ReadSessionDep, SessionDep
+from app.i18n import N_
+from app.services import offers_public, signups
+from app.services.errors import Conflict, NotFound
+from app.services.households import HOUSEHOLD_FIELDS
+from app.templating import redirect, render
 
 router = APIRouter()
+FORM_FIELDS = (*HOUSEHOLD_FIELDS, "quantity", "consent", "share_contact_with_contractor")
+# htmx stops polling when a poll answers 286.
+STOP_POLLING = 286
+
+
+async def _form_values(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {name: str(form.get(name, "")) for name in FORM_FIELDS}
+
+
+def _offer_url(page: offers_public.OfferPage) -> str:
+    return f"/wijken/{page.campaign.slug}/aanbod/{page.offer.id}"
+
+
+def _form_context(page: offers_public.OfferPage, values: dict[str, Any],
+                  errors: dict[str, str], **extra: Any) -> dict[str, Any]:
+    quantity, quantity_errors = signups.parse_quantity(values.get("quantity"))
+    estimate = None if quantity_errors else page.offer.estimate(quantity)
+    return {"page": page, "values": values, "errors": errors, "estimate": estimate, **extra}
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: SessionDep) -> HTMLResponse:
+def home(request: Request, session: ReadSessionDep) -> HTMLResponse:
     """The open wijken."""
-    campaigns = campaign_service.list_open_campaigns(session)
-    return render(request, "public/home.html", {"campaigns": campaigns})
+    return render(request, "public/home.html", {"wijken": offers_public.home_page(session)})
+
+
+@router.get("/wijken/{slug}", response_class=HTMLResponse)
+def wijk(request: Request, slug: str, session: ReadSessionDep) -> HTMLResponse:
+    """A wijk: description, period, partners, and its offers with live counters."""
+    return render(request, "public/wijk.html", {"page": offers_public.wijk_page(session, slug)})
+
+
+@router.get("/wijken/{slug}/tellers", response_class=HTMLResponse)
+def wijk_counters(request: Request, slug: str, session: ReadSessionDep) -> HTMLResponse:
+    """The counters of every offer of the wijk, as out-of-band swaps (polled by the wijk page)."""
+    page = offers_public.wijk_page(session, slug)
+    return render(request, "public/_wijk_counters.html", {"offers": page.offers},
+                  status_code=200 if page.any_open else STOP_POLLING)
+
+
+@router.get("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
+def offer(request: Request, slug: str, offer_id: int, session: ReadSessionDep,
+          quantity: str = "") -> HTMLResponse:
+    """An offer, what it costs this household, and the sign-up form."""
+    page = offers_public.offer_page(session, slug, offer_id)
+    return render(request, "public/offer.html",
+                  _form_context(page, {"quantity": quantity}, {}))
+
+
+@router.get("/wijken/{slug}/aanbod/{offer_id}/tellers", response_class=HTMLResponse)
+def offer_counters(request: Request, slug: str, offer_id: int,
+                   session: ReadSessionDep) -> HTMLResponse:
+    """The live counters of one offer (polled by the offer page)."""
+    page = offers_public.offer_page(session, slug, offer_id)
+    return render(request, "public/_offer_counters.html",
+                  {"offer": page.offer, "poll_url": f"{_offer_url(page)}/tellers"},
+                  status_code=200 if page.offer.status == "open" else STOP_POLLING)
+
+
+@router.get("/wijken/{slug}/aanbod/{offer_id}/schatting", response_class=HTMLResponse)
+def estimate(request: Request, slug: str, offer_id: int, session: ReadSessionDep,
+             quantity: str = "") -> HTMLResponse:
+    """The cost estimate for a quantity, updated as the resident types it."""
+    page = offers_public.offer_page(session, slug, offer_id)
+    parsed, errors = signups.parse_quantity(quantity)
+    return render(request, "public/_estimate.html", {
+        "page": page, "estimate": page.offer.estimate(parsed),
+        "estimate_error": errors.get("quantity"),
+    })
+
+
+@router.post("/wijken/{slug}/aanbod/{offer_id}/controle", response_class=HTMLResponse)
+async def validate_field(request: Request, slug: str, offer_id: int,
+                         session: ReadSessionDep) -> HTMLResponse:
+    """Check the form while it is typed; the field that asked (HX-Trigger-Name) gets its
+    message. Rules that need the whole form wait for the submit."""
+    values = await _form_values(request)
+    page = offers_public.offer_page(session, slug, offer_id)
+    _data, errors = signups.clean_signup(values, page.campaign, live=True)
+    field = request.headers.get("HX-Trigger-Name", "")
+    shown = {field: errors[field]} if field in errors else {}
+    return render(request, "public/offer.html", _form_context(page, values, shown),
+                  block="signup_form")
+
+
+@router.post("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
+async def sign_up(request: Request, slug: str, offer_id: int, session: SessionDep) -> Response:
+    """Sign up; on success go to the thank-you page, else show the form with the messages."""
+    values = await _form_values(request)
+    page = offers_public.offer_page(session, slug, offer_id)
+    try:
+        result = signups.sign_up(session, page.offer.id, values)
+    except signups.SignupInvalid as exc:
+        return render(request, "public/offer.html",
+                      _form_context(page, values, exc.errors, show_summary=True),
+                      block="signup_form", status_code=422)
+    except Conflict as exc:
+        return render(request, "public/offer.html",
+                      _form_context(page, values, {}, conflict=exc.message),
+                      block="signup_form", status_code=409)
+    ref = signups.confirmation_ref(result.participation.id)  # type: ignore[arg-type]
+    return redirect(request, f"{_offer_url(page)}/bedankt?ref={ref}")
+
+
+@router.get("/wijken/{slug}/aanbod/{offer_id}/bedankt", response_class=HTMLResponse)
+def signup_done(request: Request, slug: str, offer_id: int, session: ReadSessionDep,
+                ref: str = "") -> HTMLResponse:
+    """After signing up: registered, or waitlisted with the position; and how we follow up."""
+    page = offers_public.offer_page(session, slug, offer_id)
+    found = signups.participation_for_ref(session, ref)
+    if found is None or found[0].offer_id != page.offer.id:
+        raise NotFound(N_("Deze bevestiging bestaat niet."))
+    participation, household = found
+    return render(request, "public/signup_done.html", {
+        "page": page, "participation": participation,
+        "waitlist_position": signups.waitlist_position(session, participation),
+        "has_email": bool(household.email),
+    })
