@@ -55,7 +55,8 @@ def test_token_logs_in_once(client: TestClient, db_session: Session) -> None:
 
     assert first.status_code == 200
     assert set(first.json()) == {"access_token", "token_type", "role"}
-    assert first.json()["token_type"] == "bearer" and first.json()["role"] == "resident"
+    assert first.json()["role"] == "resident"
+    assert first.json()["token_type"] == "bearer"  # noqa: S105
     assert second.status_code == 401
 
 

@@ -54,8 +54,8 @@ def errors_in(document: dict[str, Any]) -> list[str]:
 
 
 def test_the_validator_rejects_what_the_extensions_forbid() -> None:
-    broken = {"uri": "https://example.be/p", "version": "1.1", "publishedDate": "2026-01-01T00:00:00Z",
-              "publisher": {"name": "X"},
+    broken = {"uri": "https://example.be/p", "version": "1.1",
+              "publishedDate": "2026-01-01T00:00:00Z", "publisher": {"name": "X"},
               "releases": [{"ocid": "ocds-x-1", "id": "1", "date": "2026-01-01T00:00:00Z",
                             "tag": ["tender"], "initiationType": "tender",
                             "tender": {"id": "t", "lots": [{"id": 7}],

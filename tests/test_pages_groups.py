@@ -201,12 +201,13 @@ def test_a_refused_change_is_shown_next_to_the_field(
 
     assert response.status_code == 409
     assert "Vergrendel de groep voor je ze toewijst." in response.text
-    assert f'id="{north.id}-locked" aria-describedby="{north.id}-locked-error"' in response.text
+    lock_id = f"group-{north.id}-locked"
+    assert f'id="{lock_id}" aria-describedby="{lock_id}-error"' in response.text
 
     empty_name = client.post(f"/beheer/wijken/{campaign.slug}/groepen/{north.id}/naam",
                              data={"name": "  ", "csrf_token": csrf})
     assert empty_name.status_code == 422
-    assert f'id="{north.id}-name-error"' in empty_name.text
+    assert f'id="group-{north.id}-name-error"' in empty_name.text
 
 
 def test_dashboard_shows_charts_with_tables_and_downloads_csv(

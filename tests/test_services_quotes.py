@@ -40,8 +40,9 @@ def resident(household: Household) -> Principal:
     return Principal(role=Role.resident, session_id=0, household_id=household.id)
 
 
-def quote_group(session: Session, quantities: list[float | None],
-                categories: list[str | None] | None = None) -> tuple[Campaign, Group, list[Household]]:
+def quote_group(
+    session: Session, quantities: list[float | None], categories: list[str | None] | None = None
+) -> tuple[Campaign, Group, list[Household]]:
     """A quotes group of households with a sign-up for facade insulation of these quantities."""
     campaign = factories.make_campaign(session)
     group = Group(campaign_id=campaign.id, name="Gevels Zwaluwenstraat", kind="quotes",

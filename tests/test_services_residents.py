@@ -1,6 +1,8 @@
 """The resident's account: magic links, /mijn data, editing, withdrawing, export and erasure."""
 
+import os
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
@@ -10,10 +12,12 @@ from app.db import make_engine
 from app.models import (
     AuthSession,
     Batch,
+    Group,
     GroupMember,
     Household,
     InterestSubmission,
     MagicLinkToken,
+    Offer,
     OutboxMail,
     Participation,
 )
@@ -122,7 +126,8 @@ def test_an_expired_or_unknown_token_is_refused(db_session: Session) -> None:
     with pytest.raises(Unauthorized):
         residents.log_in_with_magic_link(db_session, token=expired, ip="1.2.3.4", kind="web")
     with pytest.raises(Unauthorized):
-        residents.log_in_with_magic_link(db_session, token="made-up", ip="1.2.3.4", kind="web")
+        residents.log_in_with_magic_link(db_session, token="made-up", ip="1.2.3.4",  # noqa: S106
+                                         kind="web")
 
 
 def test_a_token_of_an_erased_household_is_refused(db_session: Session) -> None:
@@ -338,16 +343,14 @@ def test_erasure_leaves_no_personal_field_and_keeps_counts(db_session: Session) 
     summary = {(cell.measure, cell.horizon): cell for cell in
                interest_service.interest_summary(db_session, campaign)}
     assert ("solar_pv", "1y") in summary
-    assert db_session.exec(select(Participation).where(
-        Participation.offer_id == offer.id)).all().__len__() == 2
+    assert len(db_session.exec(select(Participation).where(
+        Participation.offer_id == offer.id)).all()) == 2
 
 
 def test_erasure_tells_the_contractor_of_their_batch(db_session: Session) -> None:
     participation = factories.make_participation(db_session, status="assigned")
     household = db_session.get(Household, participation.household_id)
     assert household is not None
-    from app.models import Group, Offer
-
     offer = db_session.get(Offer, participation.offer_id)
     assert offer is not None
     group = Group(campaign_id=offer.campaign_id, name="Gevels noord", kind="framework",
@@ -372,14 +375,12 @@ def test_erasure_tells_the_contractor_of_their_batch(db_session: Session) -> Non
     assert name not in message.get_content()
 
 
-def test_wal_checkpoint_empties_the_write_ahead_log(tmp_path: object) -> None:
+def test_wal_checkpoint_empties_the_write_ahead_log(tmp_path: Path) -> None:
     engine: Engine = make_engine(f"sqlite:///{tmp_path}/wal.db", pool_size=1)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE secret (value TEXT)"))
         connection.execute(text("INSERT INTO secret VALUES ('An Peeters')"))
     wal = f"{tmp_path}/wal.db-wal"
-    import os
-
     assert os.path.getsize(wal) > 0
 
     residents.checkpoint_wal(engine)

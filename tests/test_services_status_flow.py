@@ -6,7 +6,17 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from app.models import Batch, Group, GroupMember, OutboxMail, Participation, ParticipationEvent
+from app.models import (
+    Batch,
+    Campaign,
+    Group,
+    GroupMember,
+    Household,
+    Offer,
+    OutboxMail,
+    Participation,
+    ParticipationEvent,
+)
 from app.models.enums import Role
 from app.services.auth import Principal
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -158,9 +168,9 @@ def test_contractor_of_a_batch_cannot_move_the_households_other_sign_ups(
     db_session: Session,
 ) -> None:
     offer, participation, _ = batch_with_participation(db_session)
-    household = db_session.get(factories.Household, participation.household_id)
+    household = db_session.get(Household, participation.household_id)
     other_offer = factories.make_offer(db_session, campaign=db_session.get(
-        factories.Campaign, offer.campaign_id), measure="roof_insulation")
+        Campaign, offer.campaign_id), measure="roof_insulation")
     other = factories.make_participation(db_session, household=household, offer=other_offer,
                                          status="assigned")
     with pytest.raises(NotFound):
@@ -207,7 +217,7 @@ def test_resident_cannot_answer_after_the_deadline_or_for_another_household(
     assert participation.status == "offered"
 
 
-def _org(session: Session, offer: factories.Offer) -> int:
-    campaign = session.get(factories.Campaign, offer.campaign_id)
+def _org(session: Session, offer: Offer) -> int:
+    campaign = session.get(Campaign, offer.campaign_id)
     assert campaign is not None
     return campaign.organisation_id

@@ -63,7 +63,7 @@ def test_resident_logs_in_by_mail_sees_and_withdraws_a_signup(
     expect(page).to_have_url(re.compile(r"/mijn$"))
     signup = page.locator("li.signup", has_text=offer.title)
     expect(signup).to_contain_text("Ingeschreven")
-    expect(page.get_by_role("heading", name="Mijn gegevens")).to_be_visible()
+    expect(page.get_by_role("heading", name="Mijn gegevens", exact=True)).to_be_visible()
     axe_check(page)
 
     signup.get_by_role("link", name=re.compile("Inschrijving intrekken")).click()

@@ -215,7 +215,7 @@ def contractor_quote_request(quote_request_id: int, request: Request, principal:
 
 
 QUOTE_FIELD_MESSAGES = {
-    "vat_rate": N_("Kies 6 % of 21 % btw."),
+    "vat_rate": N_("Kies het btw-tarief: 6 of 21."),
     "valid_until": N_("Geef de datum tot wanneer de offerte geldig is."),
     "lead_time_weeks": N_("Geef de doorlooptijd in weken (een geheel getal)."),
     "warranty_years": N_("Geef de garantie in jaren (een geheel getal)."),
@@ -259,7 +259,8 @@ def contractor_submit_quote(
                              "unit": line["unit"], "unit_price_cents": price})
     if not lines:
         errors["lines"] = QUOTE_FIELD_MESSAGES["lines"]
-    data: dict[str, Any] = {"lines": parsed_lines, "vat_rate": vat_rate.strip(),
+    data: dict[str, Any] = {"lines": parsed_lines,
+                            "vat_rate": int(vat_rate) if vat_rate.strip().isdigit() else None,
                             "valid_until": _date(valid_until), "notes": notes,
                             "lead_time_weeks": lead_time_weeks.strip(),
                             "warranty_years": warranty_years.strip()}

@@ -203,7 +203,7 @@ def _group_action(request: Request, session: Session, principal: Principal, slug
             raise
         # Show the message at the control it concerns (e.g. "lock it first" at the lock button).
         if exc.field in GROUP_FIELDS:
-            error_key = f"{group_id}-{exc.field}"
+            error_key = f"group-{group_id}-{exc.field}"
         return _overview(request, session, principal, slug,
                          errors={error_key: gettext(exc.message)},
                          status_code=exc.status_code)
@@ -217,10 +217,10 @@ def rename_group(request: Request, slug: str, group_id: int, principal: WebStaff
     if not name.strip():
         _campaign_group(session, principal, slug, group_id)
         return _overview(request, session, principal, slug,
-                         errors={f"{group_id}-name": gettext("Geef de groep een naam.")},
+                         errors={f"group-{group_id}-name": gettext("Geef de groep een naam.")},
                          status_code=422)
     return _group_action(
-        request, session, principal, slug, group_id, "hernoemd", f"{group_id}-name",
+        request, session, principal, slug, group_id, "hernoemd", f"group-{group_id}-name",
         lambda: groups_service.update_group(session, principal, group_id,
                                             groups_service.GroupUpdate(name=name[:200])))
 
@@ -232,7 +232,7 @@ def lock_group(request: Request, slug: str, group_id: int, principal: WebStaff,
     lock = locked == "true"
     return _group_action(
         request, session, principal, slug, group_id, "vergrendeld" if lock else "ontgrendeld",
-        f"{group_id}-locked",
+        f"group-{group_id}-locked",
         lambda: groups_service.update_group(session, principal, group_id,
                                             groups_service.GroupUpdate(locked=lock)))
 
@@ -262,12 +262,12 @@ def assign_batch(request: Request, slug: str, group_id: int, principal: WebStaff
     if not contractor_id.isdigit():
         _campaign_group(session, principal, slug, group_id)
         return _overview(request, session, principal, slug,
-                         errors={f"{group_id}-contractor_id": gettext("Kies een aannemer.")},
+                         errors={f"group-{group_id}-contractor_id": gettext("Kies een aannemer.")},
                          status_code=422)
     body = groups_service.BatchCreate(contractor_id=int(contractor_id),
                                       offer_id=int(offer_id) if offer_id.isdigit() else None)
     return _group_action(
-        request, session, principal, slug, group_id, "batch", f"{group_id}-contractor_id",
+        request, session, principal, slug, group_id, "batch", f"group-{group_id}-contractor_id",
         lambda: groups_service.create_batch(session, principal, group_id, body))
 
 

@@ -4,7 +4,7 @@ energy bill, withdraw, export, erase), the klimaattafel and the privacy notice."
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
@@ -28,6 +28,15 @@ from app.services.households import HOUSEHOLD_FIELDS
 from app.templating import redirect, render
 
 router = APIRouter()
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """A posted form's text fields (read here, so that the route itself can be sync)."""
+    form = await request.form()
+    return {name: value for name, value in form.items() if isinstance(value, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(_form_fields)]
 
 CHOICES = {
     "dwelling_type": labels.DWELLING_TYPE_LABELS,
@@ -147,10 +156,11 @@ def mijn(request: Request, principal: WebResident, session: SessionDep) -> Respo
 
 
 @router.post("/mijn/gegevens")
-async def save_details(request: Request, principal: WebResident, session: SessionDep) -> Response:
+def save_details(
+    request: Request, principal: WebResident, session: SessionDep, form: FormFields
+) -> Response:
     """Save the details form; errors come back next to their fields."""
-    form = await request.form()
-    changes: dict[str, Any] = {name: str(form.get(name, "")) for name in HOUSEHOLD_FIELDS
+    changes: dict[str, Any] = {name: form.get(name, "") for name in HOUSEHOLD_FIELDS
                                if name != "city"}
     changes["share_contact_with_contractor"] = form.get("share_contact_with_contractor", "")
     try:
@@ -279,20 +289,20 @@ def klimaattafel(
 
 
 @router.post("/wijken/{slug}/klimaattafel")
-async def submit_klimaattafel(
-    request: Request, slug: str, principal: MaybeWebPrincipal, session: SessionDep
+def submit_klimaattafel(
+    request: Request, slug: str, principal: MaybeWebPrincipal, session: SessionDep,
+    raw: FormFields,
 ) -> Response:
     """Store the answers; errors come back next to their fields."""
     campaign = campaign_service.get_public_campaign(session, slug)
-    raw = await request.form()
-    answers = {measure: str(raw.get(measure)) for measure in interest_service.MEASURE_LABELS
+    answers = {measure: raw[measure] for measure in interest_service.MEASURE_LABELS
                if raw.get(measure) in {horizon.value for horizon in Horizon}}
-    form = {"postcode": str(raw.get("postcode", "")), "street": str(raw.get("street", "")),
-            "email": str(raw.get("email", "")), "answers": answers}
+    postcode, street, email = raw.get("postcode", ""), raw.get("street", ""), raw.get("email", "")
+    form = {"postcode": postcode, "street": street, "email": email, "answers": answers}
     try:
         interest_service.submit_interests(
-            session, campaign, postcode=form["postcode"], street=form["street"],
-            email=form["email"], answers=list(answers.items()),
+            session, campaign, postcode=postcode, street=street, email=email,
+            answers=list(answers.items()),
             household_id=interest_service.resident_household_in(session, principal, campaign),
         )
     except interest_service.InterestsInvalid as exc:
