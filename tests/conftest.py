@@ -104,6 +104,17 @@ def db_session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture
+def fresh_engine(server_databases: ServerDatabases) -> Iterator[Engine]:
+    """An engine on a database of its own (fresh, migrated, empty) where commits are real:
+    for concurrency tests with several connections. Dropped after the test."""
+    url, _ = server_databases.new(seed=False)
+    fresh = app_db.make_engine(url, pool_size=4)
+    yield fresh
+    fresh.dispose()
+    server_databases.drop(url)
+
+
+@pytest.fixture
 def app(db_session: Session) -> FastAPI:
     """The app without its mail sender, every request on the test's `db_session`."""
     from app.main import create_app

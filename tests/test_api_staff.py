@@ -28,7 +28,8 @@ CAMPAIGN_BODY: dict[str, Any] = {
     "slug": "westerkwartier-2", "name": "Klimaatwijk Westerkwartier", "municipality": "Oostende",
     "description": "Samen renoveren.", "postcodes": ["8400"], "streets": [],
     "starts_on": "2026-01-01", "ends_on": "2030-12-31", "status": "open",
-    "partners": [{"kind": "ocmw", "name": "OCMW Oostende", "role": "toeleiding kwetsbare eigenaars"}],
+    "partners": [{"kind": "ocmw", "name": "OCMW Oostende",
+                  "role": "toeleiding kwetsbare eigenaars"}],
 }
 
 
@@ -116,8 +117,8 @@ def test_patch_campaign_replaces_partners_and_bumps_the_content_version(
     version = campaign.content_version
     response = client.patch(
         f"/api/v1/campaigns/{campaign.slug}",
-        json={"name": "Nieuwe naam", "partners": [{"kind": "opbouwwerk", "name": "Samenlevingsopbouw",
-                                                    "role": "infoavonden"}]},
+        json={"name": "Nieuwe naam", "partners": [
+            {"kind": "opbouwwerk", "name": "Samenlevingsopbouw", "role": "infoavonden"}]},
         headers=bearer(db_session, staff),
     )
     assert response.status_code == 200
@@ -126,7 +127,8 @@ def test_patch_campaign_replaces_partners_and_bumps_the_content_version(
                                             "role": "infoavonden"}]
     db_session.refresh(campaign)
     assert campaign.content_version == version + 1
-    assert len(db_session.exec(select(Partner).where(Partner.campaign_id == campaign.id)).all()) == 1
+    partners = db_session.exec(select(Partner).where(Partner.campaign_id == campaign.id)).all()
+    assert len(partners) == 1
 
 
 def test_create_contractor_checks_the_belgian_vat_number(

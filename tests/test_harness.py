@@ -72,6 +72,16 @@ def test_a_failed_flush_rolls_back_only_to_the_last_commit(db_session: Session) 
     assert _probe_count(db_session) == 1
 
 
+def test_fresh_engine_commits_for_real_on_a_database_of_its_own(
+    fresh_engine: Engine, engine: Engine
+) -> None:
+    with Session(fresh_engine) as session:
+        factories.make_organisation(session, name=PROBE)
+        session.commit()
+    assert _committed_probe_count(fresh_engine) == 1
+    assert _committed_probe_count(engine) == 0
+
+
 def test_migrations_build_exactly_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         assert "alembic_version" in inspect(connection).get_table_names()

@@ -136,6 +136,9 @@ def test_quote_form_adds_a_line_without_javascript_and_submits(
     added = client.post(url, data={**line, "action": "add_line", "csrf_token": csrf})
     assert added.status_code == 200
     assert 'id="lines-1-description"' in added.text and 'value="Gevelisolatie"' in added.text
+    swapped = client.post(url, data={**line, "action": "add_line", "csrf_token": csrf},
+                          headers={"HX-Request": "true"})
+    assert swapped.text.lstrip().startswith('<section id="quote-form"')  # only the form block
 
     missing = client.post(url, data={**line, "action": "submit", "csrf_token": csrf})
     assert missing.status_code == 422 and 'aria-describedby="valid_until-error"' in missing.text
@@ -197,8 +200,9 @@ def test_new_request_form_explains_what_is_missing(client: TestClient,
                                                    db_session: Session) -> None:
     _, _, _, _, _, staff_user = world(db_session)
     csrf = web_login(client, db_session, staff_user, "/beheer/offertes")
-    response = client.post("/beheer/offertes/nieuw", data={"csrf_token": csrf})
-    assert response.status_code == 422
+    response = client.post("/beheer/offertes/nieuw", data={"csrf_token": csrf},
+                           headers={"HX-Request": "true"})
+    assert response.status_code == 422 and "<h1>" not in response.text
     for field in ("group_id", "measure", "deadline", "contractor_ids"):
         assert f'id="{field}-error"' in response.text
 
@@ -208,7 +212,8 @@ def test_staff_add_edit_and_delete_a_premium_rule(client: TestClient, db_session
     csrf = web_login(client, db_session, staff_user, "/beheer/premies")
     refused = client.post("/beheer/premies", data={
         "measure": "window_frames", "income_category": "cat2", "kind": "percentage",
-        "rate": "150", "valid_from": "2025-01-01", "csrf_token": csrf})
+        "rate": "150", "valid_from": "2025-01-01", "csrf_token": csrf},
+                          headers={"HX-Request": "true"})
     assert refused.status_code == 422 and "tussen 0 en 100" in refused.text
     saved = client.post("/beheer/premies", data={
         "measure": "window_frames", "income_category": "cat2", "kind": "per_unit",

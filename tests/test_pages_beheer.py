@@ -61,7 +61,8 @@ def field_error(html: str, name: str) -> str:
 
 CAMPAIGN_FORM = {
     "name": "Klimaatwijk Vuurtorenwijk", "slug": "vuurtorenwijk", "municipality": "Oostende",
-    "description": "Samen isoleren.", "postcodes": "8400", "streets": "Zwaluwenstraat\nMeeuwenstraat",
+    "description": "Samen isoleren.", "postcodes": "8400",
+    "streets": "Zwaluwenstraat\nMeeuwenstraat",
     "starts_on": "2026-01-01", "ends_on": "2027-12-31", "status": "draft",
     "partners-0-kind": "ocmw", "partners-0-name": "OCMW Oostende",
     "partners-0-role": "toeleiding kwetsbare eigenaars",
@@ -353,8 +354,9 @@ def test_paper_intake_signs_up_with_source_paper(client: TestClient, db_session:
     offer = make_offer(db_session, campaign=campaign)
     log_in(client, db_session, staff)
     url = f"/beheer/wijken/{campaign.slug}/huishoudens/nieuw"
-    form = {"offer_id": str(offer.id), "name": "Greet Vanhee", "email": "", "phone": "0470 11 22 33",
-            "street": "Kievitstraat", "house_number": "7", "postcode": "8400", "consent": "true"}
+    form = {"offer_id": str(offer.id), "name": "Greet Vanhee", "email": "",
+            "phone": "0470 11 22 33", "street": "Kievitstraat", "house_number": "7",
+            "postcode": "8400", "consent": "true"}
 
     missing_consent = post_form(client, url, form | {"consent": ""})
     assert missing_consent.status_code == 422
@@ -379,7 +381,8 @@ def test_audit_page_lists_events_and_filters_refused_ones(
     household = make_household(db_session, campaign=campaign)
     intruder = make_user(db_session)
     log_in(client, db_session, intruder)
-    assert client.get(f"/beheer/wijken/{campaign.slug}/huishoudens/{household.id}").status_code == 404
+    household_url = f"/beheer/wijken/{campaign.slug}/huishoudens/{household.id}"
+    assert client.get(household_url).status_code == 404
     log_in(client, db_session, staff)
     client.get(f"/beheer/wijken/{campaign.slug}/huishoudens")
 

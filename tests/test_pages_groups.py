@@ -219,7 +219,7 @@ def test_dashboard_shows_charts_with_tables_and_downloads_csv(
     csv = client.get(f"/beheer/wijken/{campaign.slug}/dashboard/straten.csv")
 
     assert "<svg" in page.text and 'role="img"' in page.text
-    assert "<caption>Deelname per straat</caption>" in page.text
+    assert '<caption id="straten-caption">Deelname per straat</caption>' in page.text
     assert "style=" not in page.text
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.content.startswith(b"\xef\xbb\xbfStraat;Huishoudens;Ingeschreven;Aandeel")

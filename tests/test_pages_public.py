@@ -240,3 +240,34 @@ def test_thank_you_page_needs_a_valid_reference(client: TestClient, db_session: 
     participation = make_participation(db_session, offer=offer)
     url = f"/wijken/bedanktwijk/aanbod/{offer.id}/bedankt?ref={participation.id}.vervalst"
     assert client.get(url).status_code == 404
+
+
+def test_wijk_page_and_counters_take_a_few_queries_whatever_the_number_of_signups(
+    client: TestClient, db_session: Session, engine: Any
+) -> None:
+    from sqlalchemy import event
+
+    campaign = make_campaign(db_session, slug="telwijk")
+    for lot in ("1", "2", "3"):
+        offer = make_offer(db_session, campaign=campaign, lot=lot, capacity=5)
+        for status in ("registered",) * 5 + ("waitlisted",) * 3:
+            make_participation(db_session, offer=offer, status=status)
+    db_session.add(Partner(campaign_id=campaign.id, kind="ocmw", name="OCMW", role="toeleiding"))
+    db_session.commit()
+    selects: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            selects.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        html = client.get("/wijken/telwijk").text
+        page_selects = len(selects)
+        selects.clear()
+        client.get("/wijken/telwijk/tellers")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert html.count("5 van 5 plaatsen ingenomen") == 3
+    assert 3 <= page_selects <= 4, page_selects
+    assert 2 <= len(selects) <= 3, len(selects)

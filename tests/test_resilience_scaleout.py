@@ -9,7 +9,7 @@ host, so on SQLite these tests are skipped (they run in the PostgreSQL phase of 
 
 import re
 import time
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from app.models import OutboxMail
 from tests.factories import DEFAULT_PASSWORD, make_organisation, make_user
 from tests.support.environment import POSTGRES_URL
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, ServerDatabases
 from tests.support.smtp import SmtpSink
 from tests.test_resilience_crash import purpose, recipient, wait_until_outbox_settled
 from tests.test_signup_load_integrity import (
@@ -28,22 +28,48 @@ from tests.test_signup_load_integrity import (
     stored_signups,
 )
 
-pytestmark = pytest.mark.skipif(
-    not POSTGRES_URL,
-    reason="scale-out needs PostgreSQL: two instances share one database server (a SQLite file "
-           "serves one host); these tests run in the PostgreSQL phase of `make test`",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        not POSTGRES_URL,
+        reason="scale-out needs PostgreSQL: two instances share one database server (a SQLite "
+               "file serves one host); these tests run in the PostgreSQL phase of `make test`",
+    ),
+    pytest.mark.server,
+    # One pair of servers for the module: keep its tests on one pytest-xdist worker.
+    pytest.mark.xdist_group("scaleout"),
+]
 
 CAPACITY = 25
 
 
-@pytest.fixture
-def two_servers(live_server_factory: Any) -> tuple[LiveServer, LiveServer]:
-    """Instances A and B on different ports, one database; both send mail to `smtp_sink`."""
-    a = live_server_factory()
-    b = live_server_factory(database_url=a.database_url)
-    assert a.port != b.port and a.database_url == b.database_url
-    return a, b
+@pytest.fixture(scope="module")
+def scaleout_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="module")
+def two_servers(
+    server_databases: ServerDatabases, scaleout_sink: SmtpSink,
+) -> Iterator[tuple[LiveServer, LiveServer]]:
+    """Instances A and B on different ports and one database, both mailing `scaleout_sink`;
+    shared by this module's tests (each works on its own users, offer and addresses)."""
+    url, _seed_output = server_databases.new()
+    pair: list[LiveServer] = []
+    try:
+        for name in ("a", "b"):
+            server = LiveServer(database_url=url, mail_url=scaleout_sink.url,
+                                log_path=server_databases.directory / f"scaleout-{name}.log")
+            pair.append(server)
+            server.start()
+        assert pair[0].port != pair[1].port
+        yield pair[0], pair[1]
+    finally:
+        for server in pair:
+            server.close()
+        server_databases.drop(url)
 
 
 def make_staff(server: LiveServer) -> str:
@@ -54,7 +80,7 @@ def make_staff(server: LiveServer) -> str:
 
 
 def test_signups_through_two_instances_never_overbook_and_mail_each_confirmation_once(
-    two_servers: tuple[LiveServer, LiveServer], smtp_sink: SmtpSink,
+    two_servers: tuple[LiveServer, LiveServer], scaleout_sink: SmtpSink,
 ) -> None:
     a, b = two_servers
     offer_id = make_offer_for_load(a.engine, CAPACITY)
@@ -69,13 +95,16 @@ def test_signups_through_two_instances_never_overbook_and_mail_each_confirmation
 
     wait_until_outbox_settled(a.engine)
     stored_emails = sorted(s.email for s in stored if s.email)
+
+    def confirmations() -> list[str]:
+        return sorted(recipient(m) for m in list(scaleout_sink.messages)
+                      if purpose(m) == "signup_confirmation" and load.tag in recipient(m))
+
     deadline = time.monotonic() + 10
-    while len(smtp_sink.messages) < len(stored_emails) and time.monotonic() < deadline:
+    while len(confirmations()) < len(stored_emails) and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1.0)  # both senders poll every 0.2 s: a second send would have happened by now
-    confirmations = sorted(recipient(m) for m in smtp_sink.messages
-                           if purpose(m) == "signup_confirmation")
-    assert confirmations == stored_emails
+    assert confirmations() == stored_emails
 
 
 def test_a_bearer_token_from_one_instance_is_valid_on_the_other(
@@ -151,7 +180,7 @@ def test_login_rate_limits_count_across_both_instances(
 
 
 def test_each_outbox_mail_is_sent_once_with_both_senders_running(
-    two_servers: tuple[LiveServer, LiveServer], smtp_sink: SmtpSink,
+    two_servers: tuple[LiveServer, LiveServer], scaleout_sink: SmtpSink,
 ) -> None:
     a, _b = two_servers
     count = 60
@@ -162,13 +191,20 @@ def test_each_outbox_mail_is_sent_once_with_both_senders_running(
             for n in range(count)
         )
         session.commit()
-    smtp_sink.wait_for_count(count, timeout=30)
+
+    def received() -> list[str]:
+        return sorted(recipient(m) for m in list(scaleout_sink.messages)
+                      if recipient(m).startswith("once-"))
+
+    deadline = time.monotonic() + 30
+    while len(received()) < count and time.monotonic() < deadline:
+        time.sleep(0.1)
     wait_until_outbox_settled(a.engine)
     time.sleep(1.0)  # both senders poll every 0.2 s: a second send would have happened by now
 
-    received = sorted(recipient(m) for m in smtp_sink.messages)
-    assert received == sorted(f"once-{n}@example.be" for n in range(count))
+    assert received() == sorted(f"once-{n}@example.be" for n in range(count))
     with Session(a.engine) as session:
         statuses = session.exec(select(OutboxMail.status, OutboxMail.attempts)
+                                .where(OutboxMail.purpose == "test_message")
                                 .order_by(col(OutboxMail.id))).all()
-    assert statuses == [("sent", 1)] * count
+    assert [tuple(row) for row in statuses] == [("sent", 1)] * count

@@ -135,9 +135,10 @@ def test_group_names_are_unique() -> None:
 def test_one_hundred_thousand_households_are_grouped_in_under_two_seconds() -> None:
     rows = synthetic_rows(100_000)
 
-    started = time.perf_counter()
+    # CPU time of this process: other processes on a busy machine do not count against it.
+    started = time.process_time()
     suggestion = suggest_groups(rows, by=["life_phase", "budget_band"], min_size=5, max_size=12)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
 
     assert sum(g.size for g in suggestion.groups) + len(suggestion.unassigned) == 100_000
     assert elapsed < 2.0, f"took {elapsed:.2f} s"

@@ -12,7 +12,13 @@ from app.models.enums import Role
 from app.services import offers
 from app.services.auth import Principal
 from app.services.errors import Invalid, NotFound
-from tests.factories import make_campaign, make_contractor, make_offer, make_participation, make_user
+from tests.factories import (
+    make_campaign,
+    make_contractor,
+    make_offer,
+    make_participation,
+    make_user,
+)
 
 
 def principal_of(user) -> Principal:  # type: ignore[no-untyped-def]

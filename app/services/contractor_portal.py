@@ -35,14 +35,15 @@ def participation_in_batch() -> ColumnElement[bool]:
     """SQL condition tying Participation to the Batch and Group of the same query."""
     offer_id = func.coalesce(Batch.offer_id, Group.offer_id)
     return and_(
-        GroupMember.group_id == Group.id,
-        GroupMember.household_id == Participation.household_id,
+        col(GroupMember.group_id) == col(Group.id),
+        col(GroupMember.household_id) == col(Participation.household_id),
         or_(
-            Participation.offer_id == offer_id,
+            col(Participation.offer_id) == offer_id,
             and_(
                 offer_id.is_(None),
-                or_(Participation.group_id == Group.id,
-                    and_(col(Group.measure).is_not(None), Participation.measure == Group.measure)),
+                or_(col(Participation.group_id) == col(Group.id),
+                    and_(col(Group.measure).is_not(None),
+                         col(Participation.measure) == col(Group.measure))),
             ),
         ),
     )

@@ -297,7 +297,8 @@ def accept_suggestion(
     campaign = get_staff_campaign(session, principal, slug)
     measures = _suggested_measures(scope, suggestion.groups)
     for measure in measures:
-        condition = col(Group.measure).is_(None) if measure is None else Group.measure == measure
+        condition = (col(Group.measure).is_(None) if measure is None
+                     else col(Group.measure) == measure)
         session.exec(delete(Group).where(  # type: ignore[call-overload]
             col(Group.campaign_id) == campaign.id, condition, ~fixed_group(),
         ))
@@ -325,7 +326,8 @@ def _suggested_measures(scope: Scope, groups: Sequence[Any]) -> set[str | None]:
 
 def unlocked_groups_count(session: Session, campaign_id: int, measure: str | None) -> int:
     """How many open groups accepting a suggestion for `measure` would replace."""
-    condition = col(Group.measure).is_(None) if measure is None else Group.measure == measure
+    condition = (col(Group.measure).is_(None) if measure is None
+                 else col(Group.measure) == measure)
     return session.exec(select(func.count()).select_from(Group).where(
         Group.campaign_id == campaign_id, condition, ~fixed_group())).one()
 
@@ -370,8 +372,8 @@ def create_batch(
         .where(
             GroupMember.group_id == group.id,
             Participation.status == ParticipationStatus.registered,
-            (Participation.offer_id == offer.id) if offer is not None
-            else (Participation.measure == measure),
+            (col(Participation.offer_id) == offer.id) if offer is not None
+            else (col(Participation.measure) == measure),
         )
         .order_by(col(Participation.id))
     ).all()

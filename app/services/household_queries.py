@@ -6,12 +6,13 @@ caller's organisation owns."""
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, or_
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
 from app.i18n import N_, format_instant, gettext
@@ -75,13 +76,11 @@ SOURCE_LABELS: dict[str, str] = {
 }
 
 # The columns a list row needs; never the whole row (income, energy bill, consents).
-_LIST_COLUMNS = (
-    Household.id, Household.name, Household.email, Household.phone, Household.street,
-    Household.house_number, Household.box, Household.postcode, Household.city,
-    Household.dwelling_type, Household.build_year, Household.tenure, Household.life_phase,
-    Household.budget_band, Household.profile, Household.source,
-    Household.share_contact_with_contractor, Household.created_at,
-)
+_LIST_COLUMNS = tuple(col(getattr(Household, name)) for name in (
+    "id", "name", "email", "phone", "street", "house_number", "box", "postcode", "city",
+    "dwelling_type", "build_year", "tenure", "life_phase", "budget_band", "profile", "source",
+    "share_contact_with_contractor", "created_at",
+))
 
 
 @dataclass(frozen=True)
@@ -227,16 +226,17 @@ def normalise_sort(sort: str | None) -> str:
 
 
 def _rows(session: Session, statement: Any) -> list[HouseholdRow]:
-    return [HouseholdRow(**row._asdict()) for row in session.exec(statement).all()]
+    return [HouseholdRow(**row._asdict()) for row in session.execute(statement).all()]
 
 
 def _attach_participations(session: Session, rows: list[HouseholdRow]) -> None:
     if not rows:
         return
     by_household = {row.id: row for row in rows}
-    for participation_id, household_id, offer_id, measure, status in session.exec(
-        select(Participation.id, Participation.household_id, Participation.offer_id,
-               Participation.measure, Participation.status)
+    for participation_id, household_id, offer_id, measure, status in session.execute(
+        select_columns(col(Participation.id), col(Participation.household_id),
+                       col(Participation.offer_id), col(Participation.measure),
+                       col(Participation.status))
         .where(col(Participation.household_id).in_(list(by_household)))
         .order_by(col(Participation.id))
     ).all():
@@ -267,7 +267,7 @@ def list_households(
     total = session.exec(
         select(func.count(col(Household.id))).where(*conditions)
     ).one()
-    rows = _rows(session, select(*_LIST_COLUMNS).where(*conditions).order_by(*_order(sort))
+    rows = _rows(session, select_columns(*_LIST_COLUMNS).where(*conditions).order_by(*_order(sort))
                  .offset((page - 1) * page_size).limit(page_size))
     _attach_participations(session, rows)
     return HouseholdPage(items=rows, total=total, page=page, page_size=page_size, sort=sort)
@@ -349,7 +349,7 @@ def _cell(value: object) -> str:
     return "'" + text if _FORMULA_START.match(text) else text
 
 
-def _label(labels: dict[str, str], value: str | None) -> str:
+def _label(labels: Mapping[Any, str], value: str | None) -> str:
     return gettext(labels[value]) if value in labels else (value or "")
 
 
@@ -392,7 +392,7 @@ def _csv_chunks(
     yield "\ufeff" + flush()
     offset, chunk = 0, 1000
     while True:
-        rows = _rows(session, select(*_LIST_COLUMNS).where(*conditions)
+        rows = _rows(session, select_columns(*_LIST_COLUMNS).where(*conditions)
                      .order_by(*_order(normalise_sort(sort))).offset(offset).limit(chunk))
         if not rows:
             return

@@ -69,10 +69,12 @@ def release_package(session: Session, slug: str) -> dict[str, Any]:
                                                          for offer in offers}))
     ).all()} if offers else {}
     tiers: dict[int, list[Tier]] = {}
-    for tier in session.exec(select(PriceTier).where(col(PriceTier.offer_id).in_(offer_ids))
-                             .order_by(col(PriceTier.min_participants))).all():
-        tiers.setdefault(tier.offer_id, []).append(Tier(tier.min_participants,
-                                                        tier.unit_price_cents))
+    for price_tier in session.exec(
+        select(PriceTier).where(col(PriceTier.offer_id).in_(offer_ids))
+        .order_by(col(PriceTier.min_participants))
+    ).all():
+        tiers.setdefault(price_tier.offer_id, []).append(
+            Tier(price_tier.min_participants, price_tier.unit_price_cents))
     holding = [status.value for status in HOLDS_A_PLACE]
     signups = {offer_id: (count, quantity) for offer_id, count, quantity in session.exec(
         select(Participation.offer_id, func.count(), func.sum(Participation.quantity))
@@ -133,14 +135,14 @@ def release_package(session: Session, slug: str) -> dict[str, Any]:
             "relatedLot": lot,
         }
         items.append(item)
-        contractor = contractors.get(offer.contractor_id)
+        awarded = contractors.get(offer.contractor_id)
         awards.append({
             "id": f"award-{offer.id}",
             "title": offer.title,
             "status": "active",
             "date": _instant(offer.created_at),
             "suppliers": [{"id": _party_id("contractor", offer.contractor_id),
-                           "name": contractor.name if contractor else ""}],
+                           "name": awarded.name if awarded else ""}],
             "items": [item],
             "relatedLots": [lot],
         })

@@ -171,11 +171,12 @@ def list_offers(session: Session, campaign: Campaign, offer_id: int | None = Non
             col(Participation.offer_id).label("offer_id"),
             func.sum(case((col(Participation.status).in_(status_flow.HOLDS_A_PLACE), 1), else_=0))
             .label("participants"),
-            func.sum(case((Participation.status == S.waitlisted, 1), else_=0)).label("waitlisted"),
+            func.sum(case((col(Participation.status) == S.waitlisted, 1), else_=0))
+            .label("waitlisted"),
         )
         .join(Offer, col(Offer.id) == Participation.offer_id)
         .where(Offer.campaign_id == campaign.id)
-        .group_by(Participation.offer_id)
+        .group_by(col(Participation.offer_id))
         .subquery()
     )
     statement = (
@@ -242,6 +243,11 @@ def wijk_page(session: Session, slug: str) -> WijkPage:
         select(Partner).where(Partner.campaign_id == campaign.id).order_by(col(Partner.id))
     ).all())
     return WijkPage(campaign=campaign, partners=partners, offers=list_offers(session, campaign))
+
+
+def wijk_counters(session: Session, slug: str) -> list[OfferListing]:
+    """The live counters of a wijk's offers (polled every few seconds: no partners)."""
+    return list_offers(session, get_public_campaign(session, slug))
 
 
 def offer_page(session: Session, slug: str, offer_id: int) -> OfferPage:

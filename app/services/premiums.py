@@ -56,7 +56,7 @@ def rule_for(
             PremiumRule.valid_from <= on,
             or_(col(PremiumRule.valid_to).is_(None), col(PremiumRule.valid_to) >= on),
             or_(col(PremiumRule.organisation_id).is_(None),
-                PremiumRule.organisation_id == organisation_id),
+                col(PremiumRule.organisation_id) == organisation_id),
         )
     ).all()
     if not candidates:
@@ -169,7 +169,8 @@ def list_rules(session: Session, principal: Principal) -> list[PremiumRule]:
     statement = select(PremiumRule)
     if principal.role != Role.admin:
         statement = statement.where(or_(col(PremiumRule.organisation_id).is_(None),
-                                        PremiumRule.organisation_id == principal.organisation_id))
+                                        col(PremiumRule.organisation_id)
+                                        == principal.organisation_id))
     return list(session.exec(
         statement.order_by(
             col(PremiumRule.measure), col(PremiumRule.income_category),

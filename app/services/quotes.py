@@ -368,8 +368,8 @@ def submit_quote(session: Session, principal: Principal, quote_request_id: int,
         quote = Quote(quote_request_id=quote_request_id, contractor_id=principal.contractor_id,  # type: ignore[arg-type]
                       valid_until=data.valid_until, submitted_at=now)
     else:
-        for line in invitation.lines:
-            session.delete(line)
+        for old_line in invitation.lines:
+            session.delete(old_line)
     quote.vat_rate = data.vat_rate
     quote.valid_until = data.valid_until
     quote.lead_time_weeks = data.lead_time_weeks

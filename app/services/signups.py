@@ -256,7 +256,7 @@ def waitlist_positions(session: Session, household_id: int) -> dict[int, int]:
             col(Participation.id).label("participation_id"),
             col(Participation.household_id).label("household_id"),
             func.row_number().over(
-                partition_by=Participation.offer_id,
+                partition_by=col(Participation.offer_id),
                 order_by=(col(Participation.status_changed_at), col(Participation.id)),
             ).label("position"),
         )

@@ -94,7 +94,7 @@ def _funnel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
         InterestSubmission.campaign_id == campaign_id,
         col(InterestSubmission.household_id).is_(None))).one()
     registered = session.exec(
-        select(func.count(distinct(Participation.household_id)))
+        select(func.count(distinct(col(Participation.household_id))))
         .join(Household, col(Household.id) == col(Participation.household_id))
         .where(Household.campaign_id == campaign_id)
     ).one()
@@ -114,7 +114,7 @@ def _funnel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
     ).one()
     rows = [{"stage": "interest", "count": households + loose_submissions},
             {"stage": "registered", "count": registered}]
-    rows += [{"stage": key, "count": int(reached[index] or 0)}
+    rows += [{"stage": key, "count": int(reached[index] or 0)}  # type: ignore[index]
              for index, (key, _label, _statuses) in enumerate(FUNNEL_STAGES)]
     return rows
 
@@ -168,10 +168,10 @@ def _klimaattafel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
 def _offers(session: Session, campaign_id: int) -> list[dict[str, Any]]:
     holding = [status.value for status in HOLDS_A_PLACE]
     result = session.exec(
-        select(
+        select(  # type: ignore[call-overload]
             Offer.id, Offer.title, Offer.measure, Offer.capacity,
             func.count(case((col(Participation.status).in_(holding), Participation.id))),
-            func.count(case((Participation.status == S.waitlisted, Participation.id))),
+            func.count(case((col(Participation.status) == S.waitlisted, Participation.id))),
         )
         .outerjoin(Participation, col(Participation.offer_id) == col(Offer.id))
         .where(Offer.campaign_id == campaign_id)

@@ -144,14 +144,13 @@ def contractor_move_participation(
                 ip=client_ip(request))
             return redirect(request, f"/aannemer/batches/{batch_id}#p-{participation_id}")
         except ValidationError as exc:
-            field = str(exc.errors()[0]["loc"][0])
-            field = "personal_offer" if field == "personal_offer_cents" else field
-            errors[field] = N_("Deze waarde klopt niet.")
+            loc = str(exc.errors()[0]["loc"][0])
+            errors["personal_offer" if loc == "personal_offer_cents" else loc] = INVALID
         except ServiceError as exc:
             if exc.status_code == 404:
                 raise
-            field = "personal_offer" if exc.field == "personal_offer_cents" else exc.field
-            errors[field or "status"] = exc.message
+            name = "personal_offer" if exc.field == "personal_offer_cents" else exc.field
+            errors[name or "status"] = exc.message
     state = {participation_id: {"values": values, "errors": errors}}
     response = _batch_page(request, session, principal, batch_id, state, status_code=422)
     if is_htmx(request):

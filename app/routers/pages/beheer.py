@@ -133,7 +133,7 @@ def row_action(action: str, rows: list[dict[str, str]], prefix: str, names: tupl
     return False
 
 
-def _options(labels: Mapping[str, str]) -> list[tuple[str, str]]:
+def _options(labels: Mapping[Any, str]) -> list[tuple[str, str]]:
     return [(value, gettext(label)) for value, label in labels.items()]
 
 

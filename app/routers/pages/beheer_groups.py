@@ -116,7 +116,7 @@ def _suggestion_page(request: Request, session: Session, principal: Principal,
                      errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     errors = dict(errors or {})
     suggestion = None
-    households: dict[int, Household] = {}
+    households: dict[int | None, Household] = {}
     replaced = 0
     if show and not errors:
         request_model, errors = _suggest_request(form["by"], form["min_size"], form["max_size"],
@@ -135,8 +135,8 @@ def _suggestion_page(request: Request, session: Session, principal: Principal,
                     col(Household.id).in_(ids), Household.campaign_id == campaign.id)).all()}
                 measures = ({scope.measure} if scope.measure else
                             {g.criteria.get("measure") for g in suggestion.groups} or {None})
-                replaced = sum(groups_service.unlocked_groups_count(session, campaign.id,  # type: ignore[arg-type]
-                                                                    measure)
+                assert campaign.id is not None
+                replaced = sum(groups_service.unlocked_groups_count(session, campaign.id, measure)
                                for measure in measures)
         else:
             status_code = 422

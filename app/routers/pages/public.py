@@ -50,9 +50,10 @@ def wijk(request: Request, slug: str, session: ReadSessionDep) -> HTMLResponse:
 @router.get("/wijken/{slug}/tellers", response_class=HTMLResponse)
 def wijk_counters(request: Request, slug: str, session: ReadSessionDep) -> HTMLResponse:
     """The counters of every offer of the wijk, as out-of-band swaps (polled by the wijk page)."""
-    page = offers_public.wijk_page(session, slug)
-    return render(request, "public/_wijk_counters.html", {"offers": page.offers},
-                  status_code=200 if page.any_open else STOP_POLLING)
+    offers = offers_public.wijk_counters(session, slug)
+    still_open = any(offer.status == "open" for offer in offers)
+    return render(request, "public/_wijk_counters.html", {"offers": offers},
+                  status_code=200 if still_open else STOP_POLLING)
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
