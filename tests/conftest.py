@@ -133,6 +133,7 @@ def app(db_session: Session) -> FastAPI:
             raise
 
     application.dependency_overrides[app_db.get_session] = session_for_request
+    application.dependency_overrides[app_db.get_read_session] = session_for_request
     return application
 
 

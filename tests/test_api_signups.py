@@ -4,20 +4,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from app.db import get_read_session, get_session
 from app.models import Household, OutboxMail, Participation
 from tests.factories import make_campaign, make_offer, make_participation
-
-
-@pytest.fixture
-def app(app: FastAPI) -> FastAPI:
-    """Read-only routes too must see the test's rolled-back session (until conftest does it)."""
-    app.dependency_overrides.setdefault(get_read_session, app.dependency_overrides[get_session])
-    return app
 
 
 def body(number: int = 12, **household: Any) -> dict[str, Any]:

@@ -101,15 +101,15 @@ def test_sigkill_mid_load_loses_no_acknowledged_signup_and_sends_every_mail_once
     deadline = time.monotonic() + KILL_AFTER_SECONDS
     while len(load.acknowledged) < KILL_AFTER_ACKNOWLEDGED and time.monotonic() < deadline:
         time.sleep(0.02)
-    server.kill()
     killed_at = time.monotonic()
     mails_before_kill = len(smtp_sink.messages)
-    time.sleep(0.3)  # a few more requests meet the dead server
+    server.kill()  # SIGKILL to the server and its workers; returns once they are gone
     stop_sending.set()
     runner.join(60)
     assert not runner.is_alive()
 
     acknowledged = load.acknowledged
+    # Sent before the SIGKILL and never answered: these may or may not be stored.
     in_flight = [a for a in load.attempts if a.cut_off and a.sent_at < killed_at]
     assert len(acknowledged) >= 10, f"only {len(acknowledged)} sign-ups before the kill"
     assert not load.unexpected(), [(a.status_code, a.body) for a in load.unexpected()[:5]]

@@ -5,6 +5,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from app.models import (
+    AuditEvent,
     Batch,
     Campaign,
     Group,
@@ -26,6 +27,7 @@ from app.services.groups import (
     create_batch,
     create_group,
     get_group,
+    list_groups,
     move_member,
     update_group,
 )
@@ -280,3 +282,16 @@ def test_another_organisations_group_is_not_found(
     with pytest.raises(NotFound):
         update_group(db_session, stranger, group.id, GroupUpdate(name="overgenomen"))
     assert get_group(db_session, admin, group.id).id == group.id
+
+
+def test_viewing_the_groups_is_written_to_the_audit_log(
+    db_session: Session, campaign: Campaign, offer: Offer
+) -> None:
+    staff = staff_of(campaign, user_id=factories.make_user(
+        db_session, organisation_id=campaign.organisation_id).id)
+
+    list_groups(db_session, staff, campaign.slug, ip="192.0.2.7")
+
+    event = db_session.exec(select(AuditEvent).where(AuditEvent.action == "group.list")).one()
+    assert (event.object_id, event.organisation_id, event.ip) == (
+        campaign.id, campaign.organisation_id, "192.0.2.7")

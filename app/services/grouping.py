@@ -344,10 +344,12 @@ def fixed_group() -> Any:
 
 
 def suggest_for_campaign(
-    session: Session, principal: Principal, slug: str, request: SuggestRequest
+    session: Session, principal: Principal, slug: str, request: SuggestRequest, *,
+    ip: str | None = None
 ) -> tuple[Suggestion, Scope]:
-    """A suggestion for one of the caller's campaigns; nothing is saved."""
-    campaign = get_staff_campaign(session, principal, slug)
+    """A suggestion for one of the caller's campaigns; nothing is saved. With `ip`, a refused
+    access is written to the audit log."""
+    campaign = get_staff_campaign(session, principal, slug, ip=ip)
     assert campaign.id is not None
     scope = resolve_scope(session, campaign.id, request)
     rows = load_rows(session, campaign.id, request, scope)

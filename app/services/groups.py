@@ -389,7 +389,7 @@ def create_batch(
         "measure": value_label(measure) if measure else None,
         "household_count": household_count, "assigned_count": len(participations),
     })
-    audit.record(session, principal, action="batch_assigned", object_type="batch",
+    audit.record(session, principal, action="batch.create", object_type="batch",
                  object_id=batch.id, organisation_id=campaign.organisation_id)
     session.flush()
     return batch
@@ -428,10 +428,13 @@ def group_views(session: Session, groups: Sequence[Group]) -> list[GroupView]:
     return list(views.values())
 
 
-def list_groups(session: Session, principal: Principal, slug: str) -> tuple[Campaign,
-                                                                              list[GroupView]]:
-    """The groups of one of the caller's campaigns, newest measure groups together."""
-    campaign = get_staff_campaign(session, principal, slug)
+def list_groups(session: Session, principal: Principal, slug: str, *,
+                ip: str | None = None) -> tuple[Campaign, list[GroupView]]:
+    """The groups of one of the caller's campaigns (members' names and addresses: the view is
+    written to the audit log), grouped by measure."""
+    campaign = get_staff_campaign(session, principal, slug, ip=ip)
+    audit.record(session, principal, action="group.list", object_type="campaign",
+                 object_id=campaign.id, organisation_id=campaign.organisation_id, ip=ip or "")
     groups = session.exec(
         select(Group).where(Group.campaign_id == campaign.id)
         .order_by(col(Group.measure), col(Group.id))

@@ -216,9 +216,10 @@ def campaign_stats(session: Session, campaign: Campaign) -> CampaignStats:
     )
 
 
-def stats_for_staff(session: Session, principal: Principal, slug: str) -> tuple[Campaign,
-                                                                               CampaignStats]:
-    campaign = get_staff_campaign(session, principal, slug)
+def stats_for_staff(session: Session, principal: Principal, slug: str, *,
+                    ip: str | None = None) -> tuple[Campaign, CampaignStats]:
+    """Aggregates only (no personal data); with `ip`, a refused access is audited."""
+    campaign = get_staff_campaign(session, principal, slug, ip=ip)
     return campaign, campaign_stats(session, campaign)
 
 

@@ -3,9 +3,9 @@ release package (see DESIGN.md's interface contract)."""
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
-from app.deps import CurrentStaff, SessionDep
+from app.deps import CurrentStaff, SessionDep, client_ip
 from app.services import groups as groups_service
 from app.services import ocds as ocds_service
 from app.services import stats as stats_service
@@ -15,17 +15,20 @@ router = APIRouter(tags=["groups"])
 
 
 @router.post("/campaigns/{slug}/groups/suggest")
-def suggest_groups(slug: str, body: SuggestRequest, principal: CurrentStaff,
+def suggest_groups(slug: str, body: SuggestRequest, request: Request, principal: CurrentStaff,
                    session: SessionDep) -> dict[str, Any]:
     """Proposed groups (partitioned by `by`, cut into neighbours of min..max); nothing saved."""
-    suggestion, _scope = suggest_for_campaign(session, principal, slug, body)
+    suggestion, _scope = suggest_for_campaign(session, principal, slug, body,
+                                              ip=client_ip(request))
     return suggestion.as_json()
 
 
 @router.get("/campaigns/{slug}/groups")
-def list_groups(slug: str, principal: CurrentStaff, session: SessionDep) -> dict[str, Any]:
+def list_groups(slug: str, request: Request, principal: CurrentStaff,
+                session: SessionDep) -> dict[str, Any]:
     """The campaign's groups with their members' ids and batches."""
-    _campaign, views = groups_service.list_groups(session, principal, slug)
+    _campaign, views = groups_service.list_groups(session, principal, slug,
+                                                  ip=client_ip(request))
     return {"items": [view.as_json() for view in views], "total": len(views)}
 
 
@@ -61,9 +64,11 @@ def create_batch(group_id: int, body: groups_service.BatchCreate, principal: Cur
 
 
 @router.get("/campaigns/{slug}/stats")
-def campaign_stats(slug: str, principal: CurrentStaff, session: SessionDep) -> dict[str, Any]:
+def campaign_stats(slug: str, request: Request, principal: CurrentStaff,
+                   session: SessionDep) -> dict[str, Any]:
     """Funnel, participation per street, social mix, klimaattafel, offers and the LEKP figure."""
-    _campaign, stats = stats_service.stats_for_staff(session, principal, slug)
+    _campaign, stats = stats_service.stats_for_staff(session, principal, slug,
+                                                     ip=client_ip(request))
     return stats.as_json()
 
 

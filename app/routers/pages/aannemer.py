@@ -149,8 +149,8 @@ def contractor_move_participation(
         except ServiceError as exc:
             if exc.status_code == 404:
                 raise
-            name = "personal_offer" if exc.field == "personal_offer_cents" else exc.field
-            errors[name or "status"] = exc.message
+            refused = "personal_offer" if exc.field == "personal_offer_cents" else exc.field
+            errors[refused or "status"] = exc.message
     state = {participation_id: {"values": values, "errors": errors}}
     response = _batch_page(request, session, principal, batch_id, state, status_code=422)
     if is_htmx(request):

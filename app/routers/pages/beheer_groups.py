@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from app.deps import SessionDep, WebStaff
+from app.deps import SessionDep, WebStaff, client_ip
 from app.i18n import N_, gettext
 from app.models import Campaign, Household
 from app.services import groups as groups_service
@@ -49,7 +49,8 @@ def _groups_url(slug: str, notice: str | None = None) -> str:
 def _overview(request: Request, session: Session, principal: Principal, slug: str, *,
               notice: str | None = None, errors: dict[str, str] | None = None,
               status_code: int = 200) -> Response:
-    campaign, views = groups_service.list_groups(session, principal, slug)
+    campaign, views = groups_service.list_groups(session, principal, slug,
+                                                 ip=client_ip(request))
     return render(request, "beheer/groups/overview.html", {
         "campaign": campaign,
         "groups": views,
@@ -124,7 +125,7 @@ def _suggestion_page(request: Request, session: Session, principal: Principal,
         if request_model is not None:
             try:
                 suggestion, scope = suggest_for_campaign(session, principal, campaign.slug,
-                                                         request_model)
+                                                         request_model, ip=client_ip(request))
             except ServiceError as exc:
                 errors[exc.field or "offer_id"] = gettext(exc.message)
                 status_code = 422
@@ -161,7 +162,7 @@ def suggestion_form(
     offer_id: str = "", toon: str = "",
 ) -> Response:
     """Choose keys, sizes and an offer; with `toon` the proposed groups are shown (not saved)."""
-    campaign = get_staff_campaign(session, principal, slug)
+    campaign = get_staff_campaign(session, principal, slug, ip=client_ip(request))
     form = {"by": by, "min_size": min_size, "max_size": max_size, "offer_id": offer_id}
     return _suggestion_page(request, session, principal, campaign, form, show=bool(toon))
 
@@ -275,16 +276,19 @@ def assign_batch(request: Request, slug: str, group_id: int, principal: WebStaff
 def dashboard(request: Request, slug: str, principal: WebStaff,
               session: SessionDep) -> Response:
     """Funnel, streets, social mix, klimaattafel, offers and LEKP: charts with tables."""
-    campaign, stats = stats_service.stats_for_staff(session, principal, slug)
+    campaign, stats = stats_service.stats_for_staff(session, principal, slug,
+                                                    ip=client_ip(request))
     return render(request, "beheer/dashboard.html", {
         "campaign": campaign, "stats": stats, "tables": stats_service.tables(stats),
     })
 
 
 @router.get("/beheer/wijken/{slug}/dashboard/{table}.csv")
-def dashboard_csv(slug: str, table: str, principal: WebStaff, session: SessionDep) -> Response:
+def dashboard_csv(request: Request, slug: str, table: str, principal: WebStaff,
+                  session: SessionDep) -> Response:
     """One dashboard table as CSV (`;`, UTF-8 with BOM)."""
-    campaign, stats = stats_service.stats_for_staff(session, principal, slug)
+    campaign, stats = stats_service.stats_for_staff(session, principal, slug,
+                                                    ip=client_ip(request))
     found = stats_service.table_by_key(stats, table)
     return Response(
         stats_service.table_csv(found).encode("utf-8"),
