@@ -31,6 +31,7 @@ from app.services.groups import (
     move_member,
     update_group,
 )
+from app.services.stats import campaign_stats
 from tests import factories
 
 
@@ -227,6 +228,8 @@ def test_assigning_a_locked_group_moves_registered_signups_and_mails_the_contrac
     assert mail is not None and mail.recipient == contractor.email
     assert mail.household_id is None
     assert mail.context["batch_id"] == batch.id and mail.context["household_count"] == 4
+    funnel = {row["stage"]: row["count"] for row in campaign_stats(db_session, campaign).funnel}
+    assert funnel["assigned"] == 3
 
 
 def test_an_unlocked_group_cannot_become_a_batch(
