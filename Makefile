@@ -7,6 +7,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
 
 .PHONY: help venv run test lint bench messages
 
@@ -16,7 +17,7 @@ help:
 	@echo "make test      the whole suite: SQLite (with browser tests), then PostgreSQL when available"
 	@echo "make lint      ruff and mypy"
 	@echo "make bench     the benchmark"
-	@echo "make messages  extract and compile the translations"
+	@echo "make messages  extract the texts and update the catalogs"
 
 venv: $(STAMP)
 
@@ -31,8 +32,9 @@ run: venv
 	$(BIN)/wijkwerf seed-demo
 	$(BIN)/wijkwerf serve --host 127.0.0.1 --port 8000
 
+# Extra pytest arguments for both phases: make test PYTEST_ARGS="-k signup -x"
 test: venv
-	scripts/test.sh
+	scripts/test.sh $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check app tests
@@ -42,12 +44,6 @@ lint: venv
 bench: venv
 	$(BIN)/python -m bench
 
-# Placeholder: compiles the catalogs once app/locale holds them.
+# Extract the texts into app/locale/messages.pot and update the nl_BE and en catalogs.
 messages: venv
-	@if [ -f babel.cfg ]; then \
-		$(BIN)/pybabel extract -F babel.cfg -o app/locale/messages.pot app && \
-		$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale && \
-		$(BIN)/pybabel compile -d app/locale; \
-	else \
-		echo "messages: no babel.cfg yet, nothing to do"; \
-	fi
+	$(BIN)/python scripts/messages.py

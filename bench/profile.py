@@ -5,12 +5,14 @@ drives the scenario, and the stacks are summed per function.
     .venv/bin/python -m bench.profile wijk
     .venv/bin/python -m bench.profile signup-hot --workers 2 --seconds 10
 
-Needs py-spy (`pip install py-spy`; a binary that attaches to running processes, so the server
-code is profiled as it runs, every thread included). The collapsed stacks are written to
-bench/results/profile-SCENARIO-PID.txt (open them in speedscope or flamegraph.pl).
+Needs py-spy (`pip install py-spy`, or point $PY_SPY at it): it attaches to the running
+processes, so the server code is profiled as it runs, every thread included. The collapsed
+stacks are written to bench/results/profile-SCENARIO-PID.txt (speedscope or flamegraph.pl read
+them).
 """
 
 import argparse
+import os
 import secrets
 import shutil
 import subprocess
@@ -23,12 +25,15 @@ from pathlib import Path
 from bench import runner, servers, wrk
 
 RESULTS = runner.RESULTS_DIR
+# Threads parked here are waiting, not working (py-spy --nonblocking still samples them).
+IDLE = {"Condition.wait", "Queue.get", "Event.wait", "select", "poll", "epoll"}
 
 
 def find_py_spy() -> str | None:
-    return shutil.which("py-spy") or next(
-        (str(p) for p in (Path(sys.executable).parent / "py-spy", Path("/tmp/pyspy/bin/py-spy"))
-         if p.exists()), None)
+    """$PY_SPY, py-spy on PATH, or next to this interpreter."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return os.environ.get("PY_SPY") or shutil.which("py-spy") or (
+        str(beside) if beside.exists() else None)
 
 
 def summarise(paths: list[Path], top: int) -> str:
@@ -43,7 +48,7 @@ def summarise(paths: list[Path], top: int) -> str:
             count = int(count_text)
             frames = [f for f in stack.split(";") if f and not f.startswith("process ")
                       and not f.startswith("thread ")]
-            if not frames:
+            if not frames or frames[-1].split(" (")[0] in IDLE:
                 continue
             samples += count
             leaf[frames[-1]] += count

@@ -200,7 +200,7 @@ def find_pg_bin() -> Path | None:
     return None
 
 
-@dataclass
+@dataclass(eq=False)
 class PostgresCluster:
     """initdb in a temp dir (as user postgres when we are root), on a loopback port; default
     settings apart from where it listens. Removed completely by `stop()`."""

@@ -205,3 +205,34 @@ def test_interests_refused_with_the_field_named(client: TestClient, db_session: 
     assert twice.json()["detail"][0]["loc"] == ["body", "answers"]
     assert unknown.json()["detail"][0]["loc"][:2] == ["body", "answers"]
     assert missing.status_code == 404
+
+
+def test_resident_accepts_the_personal_offer_and_the_history_records_it(
+    client: TestClient, db_session: Session
+) -> None:
+    household = factories.make_household(db_session)
+    participation = factories.make_participation(
+        db_session, household=household, status="offered", personal_offer_cents=1234500
+    )
+    headers = bearer(client, db_session, household)
+
+    response = client.post(f"/api/v1/me/participations/{participation.id}/decision",
+                           json={"decision": "accept"}, headers=headers)
+
+    assert response.status_code == 200 and response.json()["status"] == "accepted"
+    again = client.post(f"/api/v1/me/participations/{participation.id}/decision",
+                        json={"decision": "decline"}, headers=headers)
+    assert again.status_code == 409
+    db_session.refresh(participation)
+    assert participation.status == "accepted"
+
+
+def test_a_decision_on_someone_elses_participation_is_not_found(
+    client: TestClient, db_session: Session
+) -> None:
+    household = factories.make_household(db_session)
+    other = factories.make_participation(db_session, status="offered")
+    response = client.post(f"/api/v1/me/participations/{other.id}/decision",
+                           json={"decision": "accept"},
+                           headers=bearer(client, db_session, household))
+    assert response.status_code == 404

@@ -26,6 +26,18 @@ ACTION_LABELS: dict[str, str] = {
     "offer.create": N_("Aanbod aangemaakt"),
     "offer.update": N_("Aanbod gewijzigd"),
     "contractor.create": N_("Aannemer aangemaakt"),
+    "group.list": N_("Groepen bekeken"),
+    "batch.create": N_("Batch toegewezen aan aannemer"),
+    "batch.view": N_("Batch bekeken"),
+    "batch.export": N_("Batch geëxporteerd (CSV)"),
+    "participation.status": N_("Status van een deelname gewijzigd"),
+    "participation.withdraw": N_("Inschrijving ingetrokken door bewoner"),
+    "quote_request.create": N_("Offerteaanvraag geopend"),
+    "quote_request.compare": N_("Offertevergelijking bekeken"),
+    "quote.accept": N_("Offerte aanvaard"),
+    "household.update_self": N_("Gegevens gewijzigd door bewoner"),
+    "household.export_self": N_("Gegevens gedownload door bewoner"),
+    "household.erase": N_("Gegevens gewist op vraag van bewoner"),
 }
 
 

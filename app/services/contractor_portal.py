@@ -136,7 +136,7 @@ def list_batches(session: Session, principal: Principal) -> list[BatchView]:
 
 
 def get_batch(session: Session, principal: Principal, batch_id: int, *, ip: str = "",
-              action: str = "view_batch") -> BatchView:
+              action: str = "batch.view") -> BatchView:
     """One batch the caller may see (else NotFound); the view of residents' data is audited."""
     batch = session.exec(visible_batches(principal).where(Batch.id == batch_id)).first()
     if batch is None:

@@ -22,6 +22,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.enums import ParticipationStatus
 from app.security import hash_password
+from app.services.premiums import ensure_example_rules
 from app.services.users import get_or_create_organisation
 from app.services.validation import make_vat_number
 
@@ -226,5 +227,6 @@ def seed_demo_data(session: Session) -> bool:
         session.add(PremiumRule(measure="heat_pump", income_category=category, kind="percentage",
                                 rate=percent, cap_cents=None, valid_from=date(2025, 7, 1),
                                 source_url=source, is_example=True))
+    ensure_example_rules(session)
     session.flush()
     return True

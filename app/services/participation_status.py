@@ -119,7 +119,7 @@ def move_participation(session: Session, principal: Principal, participation_id:
     assert household is not None
     _notify_resident(session, principal, participation, household, change)
     campaign = session.get(Campaign, household.campaign_id)
-    audit.record(session, principal, action="change_status", object_type="participation",
+    audit.record(session, principal, action="participation.status", object_type="participation",
                  object_id=participation.id, household_id=household.id,
                  organisation_id=campaign.organisation_id if campaign else None, ip=ip)
     session.flush()

@@ -183,7 +183,7 @@ def create_quote_request(session: Session, principal: Principal, group_id: int,
             "description": request.description,
             "deadline": _format_deadline(deadline),
         })
-    audit.record(session, principal, action="create_quote_request", object_type="quote_request",
+    audit.record(session, principal, action="quote_request.create", object_type="quote_request",
                  object_id=request.id, organisation_id=campaign.organisation_id, ip=ip)
     session.flush()
     return request
@@ -604,7 +604,7 @@ def get_comparison(session: Session, principal: Principal, quote_request_id: int
         raise NotFound(N_("Deze offertevergelijking bestaat niet."))
     comparison = _build(session, request, viewer_household_id=viewer)
     if principal.role != Role.resident:
-        audit.record(session, principal, action="view_comparison", object_type="quote_request",
+        audit.record(session, principal, action="quote_request.compare", object_type="quote_request",
                      object_id=request.id, organisation_id=comparison.campaign.organisation_id,
                      ip=ip)
     return comparison
@@ -738,7 +738,7 @@ def accept_quote(session: Session, principal: Principal, quote_id: int, *,
             "share_incl_vat_cents": cost.share_incl_vat_cents,
             "premium_cents": cost.premium.amount_cents,
             "premium_known": cost.premium.known, "net_cents": cost.net_cents})
-    audit.record(session, principal, action="accept_quote", object_type="quote",
+    audit.record(session, principal, action="quote.accept", object_type="quote",
                  object_id=quote.id, organisation_id=summary.campaign.organisation_id, ip=ip)
     session.flush()
     return quote

@@ -382,7 +382,7 @@ def update_details(session: Session, principal: Principal, changes: dict[str, An
         setattr(household, name, value)
     household.updated_at = utcnow()
     session.add(household)
-    audit.record(session, principal, action="update", object_type="household",
+    audit.record(session, principal, action="household.update_self", object_type="household",
                  object_id=household.id, household_id=household.id,
                  organisation_id=campaign.organisation_id)
     session.flush()
@@ -435,7 +435,7 @@ def withdraw_participation(session: Session, principal: Principal,
         .join(Household, col(Household.campaign_id) == Campaign.id)
         .where(Household.id == principal.household_id)
     ).one()
-    audit.record(session, principal, action="withdraw", object_type="participation",
+    audit.record(session, principal, action="participation.withdraw", object_type="participation",
                  object_id=participation.id, household_id=principal.household_id,
                  organisation_id=campaign_id)
     session.flush()
@@ -484,7 +484,7 @@ def export_data(session: Session, principal: Principal) -> dict[str, Any]:
         .where(OutboxMail.household_id == principal.household_id)
         .order_by(col(OutboxMail.id))
     ).all()
-    audit.record(session, principal, action="export", object_type="household",
+    audit.record(session, principal, action="household.export_self", object_type="household",
                  object_id=household.id, household_id=household.id,
                  organisation_id=campaign.organisation_id)
     return {
@@ -582,7 +582,7 @@ def erase_household(session: Session, principal: Principal) -> None:
         setattr(household, name, blank)
     household.erased_at = household.updated_at = utcnow()
     session.add(household)
-    audit.record(session, principal, action="erase", object_type="household",
+    audit.record(session, principal, action="household.erase", object_type="household",
                  object_id=household.id, household_id=household.id,
                  organisation_id=campaign.organisation_id)
     session.commit()

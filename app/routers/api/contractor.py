@@ -37,7 +37,7 @@ def batch_csv(batch_id: int, request: Request, principal: CurrentStaffOrContract
               session: SessionDep) -> Response:
     """A batch as CSV for a Dutch spreadsheet (`;`, UTF-8 with BOM)."""
     view = contractor_portal.get_batch(session, principal, batch_id, ip=client_ip(request),
-                                       action="export_batch")
+                                       action="batch.export")
     return Response(
         contractor_portal.batch_csv(view).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

@@ -2,7 +2,7 @@
 the klimaattafel answers and their public summary."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from app.models.enums import Horizon, Measure, Role
 from app.routers.api.auth import TokenResponse
 from app.services import campaigns as campaign_service
 from app.services import interests as interest_service
+from app.services import participation_status as status_service
 from app.services import residents as resident_service
 from app.services.auth import Principal
 
@@ -196,6 +197,22 @@ def withdraw(
 ) -> ParticipationPublic:
     """Withdraw one of the resident's sign-ups; a freed place goes to the first waitlisted."""
     resident_service.withdraw_participation(session, principal, participation_id)
+    view = resident_service.get_own_participation(session, principal, participation_id)
+    return _participation_public(view)
+
+
+class Decision(BaseModel):
+    decision: Literal["accept", "decline"]
+
+
+@router.post("/me/participations/{participation_id}/decision")
+def decide_personal_offer(
+    participation_id: int, body: Decision, principal: CurrentResident, session: SessionDep
+) -> ParticipationPublic:
+    """Accept or decline the personal offer the contractor made (before its deadline)."""
+    assert principal.household_id is not None
+    status_service.decide_personal_offer(session, principal.household_id, participation_id,
+                                         accept=body.decision == "accept")
     view = resident_service.get_own_participation(session, principal, participation_id)
     return _participation_public(view)
 

@@ -95,7 +95,7 @@ def contractor_batch_csv(batch_id: int, request: Request, principal: WebContract
                          session: SessionDep) -> Response:
     """The batch as CSV (`;`, UTF-8 with BOM)."""
     view = contractor_portal.get_batch(session, principal, batch_id, ip=client_ip(request),
-                                       action="export_batch")
+                                       action="batch.export")
     return Response(contractor_portal.batch_csv(view).encode("utf-8"),
                     media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.csv"'})

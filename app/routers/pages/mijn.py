@@ -16,11 +16,14 @@ from app.deps import (
     WebResident,
     client_ip,
 )
+from app.i18n import N_
 from app.models.enums import Horizon
 from app.routers.pages.auth import set_session_cookie
 from app.services import campaigns as campaign_service
 from app.services import household_queries as labels
 from app.services import interests as interest_service
+from app.services import participation_status as status_service
+from app.services import quotes as quote_service
 from app.services import residents as resident_service
 from app.services.auth import Principal, end_session
 from app.services.errors import Invalid, RateLimited, ServiceError, Unauthorized
@@ -46,9 +49,11 @@ CHOICES = {
     "profile": labels.PROFILE_LABELS,
 }
 NOTICES = {
-    "gegevens": "Je gegevens zijn bewaard.",
-    "energie": "Je energiefactuur is bewaard.",
-    "ingetrokken": "Je inschrijving is ingetrokken.",
+    "gegevens": N_("Je gegevens zijn bewaard."),
+    "energie": N_("Je energiefactuur is bewaard."),
+    "ingetrokken": N_("Je inschrijving is ingetrokken."),
+    "aanvaard": N_("Je hebt de offerte aanvaard. De aannemer plant de werken in."),
+    "geweigerd": N_("Je hebt de offerte geweigerd. Het energiehuis neemt contact met je op."),
 }
 
 
@@ -146,6 +151,7 @@ def _mijn_page(
         "measure_labels": interest_service.MEASURE_LABELS,
         "horizon_labels": interest_service.HORIZON_LABELS,
         "notice": NOTICES.get(request.query_params.get("bewaard", "")),
+        "quote_requests": quote_service.quote_requests_for_household(session, household.id),
     }, block=block, status_code=status_code)
 
 
@@ -210,6 +216,22 @@ def withdraw(
     """Withdraw; a freed place goes to the first on the waitlist."""
     resident_service.withdraw_participation(session, principal, participation_id)
     return redirect(request, "/mijn?bewaard=ingetrokken#inschrijvingen")
+
+
+@router.post("/mijn/inschrijvingen/{participation_id}/beslissing")
+def decide(
+    request: Request,
+    participation_id: int,
+    principal: WebResident,
+    session: SessionDep,
+    decision: Annotated[str, Form()] = "",
+) -> Response:
+    """Accept or decline the personal offer."""
+    assert principal.household_id is not None
+    status_service.decide_personal_offer(session, principal.household_id, participation_id,
+                                         accept=decision == "accept")
+    return redirect(request, f"/mijn?bewaard={'aanvaard' if decision == 'accept' else 'geweigerd'}"
+                             "#inschrijvingen")
 
 
 @router.get("/mijn/gegevens.json")
