@@ -73,7 +73,9 @@ async def _send_plain(send: Send, status: int, body: dict[str, Any] | str) -> No
     else:
         payload, content_type = body.encode(), b"text/html; charset=utf-8"
     headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers + _STATIC_HEADERS})
+    await send(
+        {"type": "http.response.start", "status": status, "headers": headers + _STATIC_HEADERS}
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -89,7 +91,9 @@ class WebMiddleware:
         path: str = scope["path"]
         method: str = scope["method"]
         cookies = _cookies(scope)
-        query_lang = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[0]
+        query_lang = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [None])[
+            0
+        ]
         language = i18n.pick_language(
             query_lang, cookies.get(LANG_COOKIE), _header(scope, b"accept-language")
         )
@@ -102,20 +106,30 @@ class WebMiddleware:
             if not csrf_cookie or len(csrf_cookie) > 100:
                 csrf_cookie = new_token()
                 set_cookies.append(
-                    _cookie_header(CSRF_COOKIE, csrf_cookie, max_age=60 * 60 * 24 * 30,
-                                   secure=settings.secure_cookies)
+                    _cookie_header(
+                        CSRF_COOKIE,
+                        csrf_cookie,
+                        max_age=60 * 60 * 24 * 30,
+                        secure=settings.secure_cookies,
+                    )
                 )
             if query_lang in i18n.SUPPORTED and cookies.get(LANG_COOKIE) != query_lang:
                 set_cookies.append(
-                    _cookie_header(LANG_COOKIE, query_lang, max_age=60 * 60 * 24 * 365,
-                                   secure=settings.secure_cookies)
+                    _cookie_header(
+                        LANG_COOKIE,
+                        query_lang,
+                        max_age=60 * 60 * 24 * 365,
+                        secure=settings.secure_cookies,
+                    )
                 )
         scope.setdefault("state", {})["csrf_cookie"] = csrf_cookie
 
         if method not in SAFE_METHODS:
             if is_api:
                 if not await self._api_body_ok(scope):
-                    await _send_plain(send, 415, {"detail": "Content-Type must be application/json"})
+                    await _send_plain(
+                        send, 415, {"detail": "Content-Type must be application/json"}
+                    )
                     return
             else:
                 receive, ok = await self._check_csrf(scope, receive, cookies.get(CSRF_COOKIE))
@@ -124,7 +138,9 @@ class WebMiddleware:
                         "Dit formulier is verlopen of komt niet van deze site. "
                         "Laad de pagina opnieuw en probeer het nog eens."
                     )
-                    await _send_plain(send, 403, f"<!doctype html><title>403</title><p>{message}</p>")
+                    await _send_plain(
+                        send, 403, f"<!doctype html><title>403</title><p>{message}</p>"
+                    )
                     return
 
         async def send_with_headers(message: Message) -> None:
@@ -179,7 +195,7 @@ class WebMiddleware:
         content_type = (_header(scope, b"content-type") or "").lower()
         if content_type.startswith("application/x-www-form-urlencoded"):
             fields = parse_qs(body.decode("utf-8", "replace"))
-            presented = (fields.get("csrf_token") or [None])[0]
+            presented = fields.get("csrf_token", [""])[0] or None
         elif content_type.startswith("multipart/form-data"):
             form_replayed = False
 

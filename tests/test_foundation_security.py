@@ -34,8 +34,9 @@ def test_every_form_post_without_csrf_token_is_refused(client: TestClient) -> No
 
 def test_a_forged_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/login")
-    response = client.post("/login", data={"email": "a@b.be", "password": "x",
-                                           "csrf_token": "0" * 64})
+    response = client.post(
+        "/login", data={"email": "a@b.be", "password": "x", "csrf_token": "0" * 64}
+    )
     assert response.status_code == 403
 
 
@@ -58,8 +59,11 @@ def test_staff_login_starts_a_server_side_session_with_safe_cookie(
     response = login(client, user.email, DEFAULT_PASSWORD)
     assert response.status_code == 303
     assert response.headers["location"] == "/beheer"
-    cookie = next(value for value in response.headers.get_list("set-cookie")
-                  if value.startswith("ww_session="))
+    cookie = next(
+        value
+        for value in response.headers.get_list("set-cookie")
+        if value.startswith("ww_session=")
+    )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
     raw = cookie.split(";")[0].split("=", 1)[1]
     stored = db_session.exec(select(AuthSession).where(AuthSession.user_id == user.id)).all()
@@ -101,15 +105,19 @@ def test_api_login_is_rate_limited_per_account(client: TestClient, db_session: S
     for _ in range(5):
         response = client.post("/api/v1/auth/token", json={"email": user.email, "password": "x"})
         assert response.status_code == 401
-    response = client.post("/api/v1/auth/token",
-                           json={"email": user.email, "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/api/v1/auth/token", json={"email": user.email, "password": DEFAULT_PASSWORD}
+    )
     assert response.status_code == 429
 
 
-def test_api_token_login_answers_the_contract_shape(client: TestClient, db_session: Session) -> None:
+def test_api_token_login_answers_the_contract_shape(
+    client: TestClient, db_session: Session
+) -> None:
     user = make_user(db_session, role="admin")
-    response = client.post("/api/v1/auth/token",
-                           json={"email": user.email.upper(), "password": DEFAULT_PASSWORD})
+    response = client.post(
+        "/api/v1/auth/token", json={"email": user.email.upper(), "password": DEFAULT_PASSWORD}
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access_token", "token_type", "role"}
@@ -166,18 +174,36 @@ def test_two_step_login_needs_the_code_once_turned_on(
     login(client, user.email, DEFAULT_PASSWORD)
     page = client.get("/account")
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)  # type: ignore[union-attr]
-    wrong = client.post("/account/totp", data={"secret": secret, "code": "000000",
-                                               "csrf_token": csrf_from(page.text)})
+    wrong = client.post(
+        "/account/totp",
+        data={"secret": secret, "code": "000000", "csrf_token": csrf_from(page.text)},
+    )
     assert wrong.status_code == 422 and "code klopt niet" in wrong.text
-    saved = client.post("/account/totp", data={"secret": secret, "code": pyotp.TOTP(secret).now(),
-                                               "csrf_token": csrf_from(page.text)},
-                        follow_redirects=False)
+    saved = client.post(
+        "/account/totp",
+        data={
+            "secret": secret,
+            "code": pyotp.TOTP(secret).now(),
+            "csrf_token": csrf_from(page.text),
+        },
+        follow_redirects=False,
+    )
     assert saved.status_code == 303
     client.cookies.clear()
     without_code = login(client, user.email, DEFAULT_PASSWORD)
-    assert without_code.status_code == 401 and 'aria-describedby="totp-hint totp-error"' in without_code.text
+    assert (
+        without_code.status_code == 401
+        and 'aria-describedby="totp-hint totp-error"' in without_code.text
+    )
     token = csrf_from(client.get("/").text)
-    with_code = client.post("/login", data={"email": user.email, "password": DEFAULT_PASSWORD,
-                                            "totp": pyotp.TOTP(secret).now(), "csrf_token": token},
-                            follow_redirects=False)
+    with_code = client.post(
+        "/login",
+        data={
+            "email": user.email,
+            "password": DEFAULT_PASSWORD,
+            "totp": pyotp.TOTP(secret).now(),
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert with_code.status_code == 303

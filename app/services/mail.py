@@ -35,7 +35,8 @@ MAGIC_LINK_PURPOSES = {"signup_confirmation", "magic_link", "waitlist_promoted",
 
 mail_env = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "mail"),
-    autoescape=False,  # plain-text mails; EmailMessage encodes headers and body safely
+    # Plain-text mails, not HTML: EmailMessage encodes headers and body safely.
+    autoescape=False,  # noqa: S701
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,

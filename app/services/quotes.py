@@ -604,9 +604,9 @@ def get_comparison(session: Session, principal: Principal, quote_request_id: int
         raise NotFound(N_("Deze offertevergelijking bestaat niet."))
     comparison = _build(session, request, viewer_household_id=viewer)
     if principal.role != Role.resident:
-        audit.record(session, principal, action="quote_request.compare", object_type="quote_request",
-                     object_id=request.id, organisation_id=comparison.campaign.organisation_id,
-                     ip=ip)
+        audit.record(session, principal, action="quote_request.compare",
+                     object_type="quote_request", object_id=request.id,
+                     organisation_id=comparison.campaign.organisation_id, ip=ip)
     return comparison
 
 

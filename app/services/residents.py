@@ -430,14 +430,14 @@ def withdraw_participation(session: Session, principal: Principal,
         raise Conflict(N_("Deze inschrijving kan je niet meer zelf intrekken. Neem contact op "
                           "met het energiehuis."))
     signups.withdraw(session, participation, Actor("resident"))
-    campaign_id = session.exec(
+    organisation_id = session.exec(
         select(Campaign.organisation_id)
         .join(Household, col(Household.campaign_id) == Campaign.id)
         .where(Household.id == principal.household_id)
     ).one()
     audit.record(session, principal, action="participation.withdraw", object_type="participation",
                  object_id=participation.id, household_id=principal.household_id,
-                 organisation_id=campaign_id)
+                 organisation_id=organisation_id)
     session.flush()
     return participation
 

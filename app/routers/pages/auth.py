@@ -50,8 +50,12 @@ def login(
     if not password:
         errors["password"] = "Vul je wachtwoord in."
     if errors:
-        return render(request, "auth/login.html", {"next": next, "email": email, "errors": errors},
-                      status_code=422)
+        return render(
+            request,
+            "auth/login.html",
+            {"next": next, "email": email, "errors": errors},
+            status_code=422,
+        )
     try:
         user = auth_service.authenticate_user(
             session, email=email, password=password, ip=client_ip(request), totp=totp
@@ -99,7 +103,9 @@ def account(request: Request, session: SessionDep, principal: WebPrincipal) -> R
     return render(request, "auth/account.html", _account_context(session, principal.user_id))
 
 
-def _account_context(session: SessionDep, user_id: int | None, **extra: object) -> dict[str, object]:
+def _account_context(
+    session: SessionDep, user_id: int | None, **extra: object
+) -> dict[str, object]:
     from app.models import User
 
     user = session.get(User, user_id)

@@ -151,7 +151,9 @@ def _mijn_page(
         "measure_labels": interest_service.MEASURE_LABELS,
         "horizon_labels": interest_service.HORIZON_LABELS,
         "notice": NOTICES.get(request.query_params.get("bewaard", "")),
-        "quote_requests": quote_service.quote_requests_for_household(session, household.id),
+        "quote_requests": quote_service.quote_requests_for_household(
+            session, household.id  # type: ignore[arg-type]
+        ),
     }, block=block, status_code=status_code)
 
 
