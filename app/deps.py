@@ -107,5 +107,17 @@ WebResident = Annotated[Principal, Depends(web_resident)]
 WebPrincipal = Annotated[Principal, Depends(web_user)]
 
 
+async def read_form_fields(request: Request) -> dict[str, str]:
+    """A posted form's text fields (CSRF token left out). Reading the body is async; taking it
+    as a dependency lets the route itself stay a sync `def` that runs in the thread pool, so
+    database work never blocks the event loop."""
+    form = await request.form()
+    return {name: value for name, value in form.items()
+            if isinstance(value, str) and name != "csrf_token"}
+
+
+FormFields = Annotated[dict[str, str], Depends(read_form_fields)]
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""

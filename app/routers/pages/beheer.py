@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.deps import SessionDep, WebStaff, client_ip
+from app.deps import FormFields, SessionDep, WebStaff, client_ip
 from app.i18n import BRUSSELS, N_, gettext
 from app.models import Campaign, Offer
 from app.models.enums import (
@@ -103,10 +103,9 @@ def service_errors(exc: ServiceError, default_field: str = "form") -> dict[str, 
     return {exc.field or default_field: exc.message}
 
 
-async def form_values(request: Request) -> tuple[dict[str, str], str]:
+def form_values(fields: dict[str, str]) -> tuple[dict[str, str], str]:
     """Every posted field as text, and the button that was pressed (`action`)."""
-    form = await request.form()
-    values = {key: str(value) for key, value in form.items() if key != "csrf_token"}
+    values = dict(fields)
     return values, values.pop("action", "save")
 
 
@@ -232,10 +231,10 @@ def new_campaign(request: Request, principal: WebStaff) -> HTMLResponse:
 
 
 @router.post("/beheer/wijken/nieuw", response_class=HTMLResponse)
-async def create_campaign(request: Request, session: SessionDep, principal: WebStaff
+def create_campaign(request: Request, fields: FormFields, session: SessionDep, principal: WebStaff
                           ) -> Response:
     """Create the campaign, or show the form again (with a row added or removed, or errors)."""
-    values, action = await form_values(request)
+    values, action = form_values(fields)
     partners = form_rows(values, "partners", PARTNER_FIELDS)
     if row_action(action, partners, "partners", PARTNER_FIELDS):
         return _campaign_form(request, campaign=None, values=values, partners=partners, errors={})
@@ -294,10 +293,10 @@ def edit_campaign(request: Request, slug: str, session: SessionDep, principal: W
 
 
 @router.post("/beheer/wijken/{slug}/bewerken", response_class=HTMLResponse)
-async def update_campaign(request: Request, slug: str, session: SessionDep,
+def update_campaign(request: Request, fields: FormFields, slug: str, session: SessionDep,
                           principal: WebStaff) -> Response:
     """Save the changes, or show the form again."""
-    values, action = await form_values(request)
+    values, action = form_values(fields)
     campaign = campaign_service.get_staff_campaign(session, principal, slug, ip=client_ip(request))
     partners = form_rows(values, "partners", PARTNER_FIELDS)
     if row_action(action, partners, "partners", PARTNER_FIELDS):
@@ -388,10 +387,10 @@ def new_offer(request: Request, slug: str, session: SessionDep, principal: WebSt
 
 
 @router.post("/beheer/wijken/{slug}/aanbod/nieuw", response_class=HTMLResponse)
-async def create_offer(request: Request, slug: str, session: SessionDep, principal: WebStaff
-                       ) -> Response:
+def create_offer(request: Request, fields: FormFields, slug: str, session: SessionDep,
+                 principal: WebStaff) -> Response:
     """Create the offer, or show the form again (a tier row added or removed, or errors)."""
-    values, action = await form_values(request)
+    values, action = form_values(fields)
     ip = client_ip(request)
     campaign = campaign_service.get_staff_campaign(session, principal, slug, ip=ip)
     tiers = form_rows(values, "price_tiers", TIER_FIELDS)
@@ -438,11 +437,11 @@ def edit_offer(request: Request, offer_id: int, session: SessionDep, principal: 
 
 
 @router.post("/beheer/aanbod/{offer_id}/bewerken", response_class=HTMLResponse)
-async def update_offer(request: Request, offer_id: int, session: SessionDep,
+def update_offer(request: Request, fields: FormFields, offer_id: int, session: SessionDep,
                        principal: WebStaff) -> Response:
     """Save the changes; a change that hurts residents who signed up is explained first and
     needs the confirmation box ticked."""
-    values, action = await form_values(request)
+    values, action = form_values(fields)
     ip = client_ip(request)
     offer, campaign = _offer_and_campaign(session, principal, offer_id, ip)
     tiers = form_rows(values, "price_tiers", TIER_FIELDS)
@@ -494,10 +493,10 @@ def contractors(request: Request, session: SessionDep, principal: WebStaff,
 
 
 @router.post("/beheer/aannemers", response_class=HTMLResponse)
-async def create_contractor(request: Request, session: SessionDep, principal: WebStaff
+def create_contractor(request: Request, fields: FormFields, session: SessionDep, principal: WebStaff
                             ) -> Response:
     """Add a contractor, or show the form again with the messages."""
-    values, _action = await form_values(request)
+    values, _action = form_values(fields)
     try:
         data = contractor_service.ContractorCreate.model_validate(
             {name: values.get(name, "") for name in CONTRACTOR_FIELDS})
@@ -622,10 +621,10 @@ def new_paper_intake(request: Request, slug: str, session: SessionDep, principal
 
 
 @router.post("/beheer/wijken/{slug}/huishoudens/nieuw", response_class=HTMLResponse)
-async def create_paper_intake(request: Request, slug: str, session: SessionDep,
+def create_paper_intake(request: Request, fields: FormFields, slug: str, session: SessionDep,
                               principal: WebStaff) -> Response:
     """Sign the household up with source "paper", through the residents' own sign-up rules."""
-    values, _action = await form_values(request)
+    values, _action = form_values(fields)
     ip = client_ip(request)
     campaign = campaign_service.get_staff_campaign(session, principal, slug, ip=ip)
     assert campaign.id is not None

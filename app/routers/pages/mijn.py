@@ -4,13 +4,14 @@ energy bill, withdraw, export, erase), the klimaattafel and the privacy notice."
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.config import get_settings
 from app.deps import (
     SESSION_COOKIE,
+    FormFields,
     MaybeWebPrincipal,
     SessionDep,
     WebResident,
@@ -33,13 +34,6 @@ from app.templating import redirect, render
 router = APIRouter()
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
-    """A posted form's text fields (read here, so that the route itself can be sync)."""
-    form = await request.form()
-    return {name: value for name, value in form.items() if isinstance(value, str)}
-
-
-FormFields = Annotated[dict[str, str], Depends(_form_fields)]
 
 CHOICES = {
     "dwelling_type": labels.DWELLING_TYPE_LABELS,

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from app.deps import ReadSessionDep, SessionDep
+from app.deps import FormFields, ReadSessionDep, SessionDep
 from app.i18n import N_
 from app.services import offers_public, signups
 from app.services.errors import Conflict, NotFound
@@ -19,9 +19,8 @@ FORM_FIELDS = (*HOUSEHOLD_FIELDS, "quantity", "consent", "share_contact_with_con
 STOP_POLLING = 286
 
 
-async def _form_values(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {name: str(form.get(name, "")) for name in FORM_FIELDS}
+def _form_values(fields: dict[str, str]) -> dict[str, str]:
+    return {name: fields.get(name, "") for name in FORM_FIELDS}
 
 
 def _offer_url(page: offers_public.OfferPage) -> str:
@@ -88,11 +87,11 @@ def estimate(request: Request, slug: str, offer_id: int, session: ReadSessionDep
 
 
 @router.post("/wijken/{slug}/aanbod/{offer_id}/controle", response_class=HTMLResponse)
-async def validate_field(request: Request, slug: str, offer_id: int,
-                         session: ReadSessionDep) -> HTMLResponse:
+def validate_field(request: Request, slug: str, offer_id: int, fields: FormFields,
+                   session: ReadSessionDep) -> HTMLResponse:
     """Check the form while it is typed; the field that asked (HX-Trigger-Name) gets its
     message. Rules that need the whole form wait for the submit."""
-    values = await _form_values(request)
+    values = _form_values(fields)
     page = offers_public.offer_page(session, slug, offer_id)
     _data, errors = signups.clean_signup(values, page.campaign, live=True)
     field = request.headers.get("HX-Trigger-Name", "")
@@ -102,9 +101,10 @@ async def validate_field(request: Request, slug: str, offer_id: int,
 
 
 @router.post("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
-async def sign_up(request: Request, slug: str, offer_id: int, session: SessionDep) -> Response:
+def sign_up(request: Request, slug: str, offer_id: int, fields: FormFields,
+            session: SessionDep) -> Response:
     """Sign up; on success go to the thank-you page, else show the form with the messages."""
-    values = await _form_values(request)
+    values = _form_values(fields)
     page = offers_public.offer_page(session, slug, offer_id)
     try:
         result = signups.sign_up(session, page.offer.id, values)
