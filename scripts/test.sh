@@ -147,7 +147,7 @@ fi
 # Runs pytest under a hang guard; `timeout` puts pytest in its own process group, so the
 # traps above forward an interrupt to it explicitly.
 run_pytest() {
-    timeout --kill-after=30 "$PHASE_TIMEOUT" "$PY" -m pytest ${XDIST_ARGS[@]+"${XDIST_ARGS[@]}"} "$@" &
+    timeout --kill-after=30 "$PHASE_TIMEOUT" "$PY" -m pytest -rfEs ${XDIST_ARGS[@]+"${XDIST_ARGS[@]}"} "$@" &
     CHILD=$!
     wait "$CHILD"
     local rc=$?

@@ -32,7 +32,7 @@ THREADS = 32
 CAPACITY = 40
 # One request in six gives up after 5-150 ms: some before the server commits, some after.
 CUT_EVERY = 6
-LOAD_SECONDS = 30.0
+LOAD_SECONDS = 25.0
 
 
 @dataclass

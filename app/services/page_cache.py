@@ -1,0 +1,61 @@
+"""A per-process micro-cache for public pages, at most `ttl` seconds stale.
+
+Public pages are the same for every visitor of a language except for the visitor's CSRF token,
+so the rendered body is kept for one second and the token of the visitor who caused the render
+is swapped for the current visitor's. With one second of staleness at most, every worker and
+every instance stays correct without any invalidation message (DESIGN.md allows public counts
+to be one second stale). Hits do no database work and no thread hop.
+"""
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    body: str
+    status_code: int
+    csrf_token: str
+    stored_at: float
+
+
+class MicroCache:
+    def __init__(self, ttl: float = 1.0, max_entries: int = 1024) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, ...], CachedPage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, ...]) -> CachedPage | None:
+        now = time.monotonic()
+        with self._lock:
+            page = self._entries.get(key)
+            if page is None:
+                return None
+            if now - page.stored_at >= self.ttl:
+                del self._entries[key]
+                return None
+            return page
+
+    def put(self, key: tuple[str, ...], body: str, status_code: int, csrf_token: str) -> None:
+        with self._lock:
+            self._entries[key] = CachedPage(body, status_code, csrf_token, time.monotonic())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+public_pages = MicroCache()
+
+
+def personalise(page: CachedPage, csrf_token: str) -> str:
+    """The cached body with this visitor's CSRF token in place of the one it was rendered with."""
+    if not page.csrf_token or page.csrf_token == csrf_token:
+        return page.body
+    return page.body.replace(page.csrf_token, csrf_token)
