@@ -67,6 +67,8 @@ def serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         access_log=args.access_log,
+        # Workers that start slowly on a busy machine must not be killed as dead.
+        timeout_worker_healthcheck=30,
         log_level="info",
     )
 

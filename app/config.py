@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     SESSION_ABSOLUTE_HOURS: int = 12
     MAGIC_LINK_MINUTES: int = 30
     PRIVACY_NOTICE_VERSION: str = "2026-01"
+    # How stale a public page (and its counters) may be; 0 turns the micro-cache off.
+    PUBLIC_CACHE_SECONDS: float = 1.0
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":

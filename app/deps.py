@@ -1,5 +1,7 @@
 """Typed dependencies: the database session and who is calling (API bearer or web cookie)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -12,6 +14,22 @@ from app.services.auth import Principal, principal_for_token
 SessionDep = Annotated[Session, Depends(get_session)]
 # Only for routes that never write (public pages and listings).
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+
+@contextmanager
+def read_session_for(request: Request) -> Iterator[Session]:
+    """A read-only session opened by the route itself, for cached pages whose hits must not
+    touch the database; honours the app's dependency overrides as `Depends` would."""
+    provider = request.app.dependency_overrides.get(get_read_session, get_read_session)
+    sessions = provider()
+    session = next(sessions)
+    try:
+        yield session
+    except BaseException as exc:
+        sessions.throw(exc)
+        raise
+    else:
+        next(sessions, None)
 SESSION_COOKIE = "ww_session"
 
 

@@ -38,12 +38,19 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
-def base_context(request: Request) -> dict[str, Any]:
+VARY = "HX-Request, Cookie, Accept-Language"
+
+
+def csrf_token_of(request: Request) -> str:
     csrf_cookie = getattr(request.state, "csrf_cookie", "")
+    return csrf_token_for(csrf_cookie) if csrf_cookie else ""
+
+
+def base_context(request: Request) -> dict[str, Any]:
     return {
         "request": request,
         "lang": i18n.current_language.get(),
-        "csrf_token": csrf_token_for(csrf_cookie) if csrf_cookie else "",
+        "csrf_token": csrf_token_of(request),
         "principal": getattr(request.state, "principal", None),
         "path": request.url.path,
     }
@@ -66,8 +73,14 @@ def render(
         body = "".join(block_render(template.new_context(ctx)))
     else:
         body = template.render(ctx)
+    return html_response(body, status_code=status_code, headers=headers)
+
+
+def html_response(
+    body: str, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> HTMLResponse:
     response = HTMLResponse(body, status_code=status_code, headers=headers)
-    response.headers["Vary"] = "HX-Request, Cookie, Accept-Language"
+    response.headers["Vary"] = VARY
     return response
 
 

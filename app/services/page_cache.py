@@ -12,6 +12,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from app.config import get_settings
+
 
 @dataclass(frozen=True)
 class CachedPage:
@@ -29,6 +31,8 @@ class MicroCache:
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, ...]) -> CachedPage | None:
+        if self.ttl <= 0:
+            return None
         now = time.monotonic()
         with self._lock:
             page = self._entries.get(key)
@@ -40,6 +44,8 @@ class MicroCache:
             return page
 
     def put(self, key: tuple[str, ...], body: str, status_code: int, csrf_token: str) -> None:
+        if self.ttl <= 0:
+            return
         with self._lock:
             self._entries[key] = CachedPage(body, status_code, csrf_token, time.monotonic())
             self._entries.move_to_end(key)
@@ -51,7 +57,7 @@ class MicroCache:
             self._entries.clear()
 
 
-public_pages = MicroCache()
+public_pages = MicroCache(ttl=get_settings().PUBLIC_CACHE_SECONDS)
 
 
 def personalise(page: CachedPage, csrf_token: str) -> str:

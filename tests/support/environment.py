@@ -56,6 +56,9 @@ def configure() -> None:
         MAIL_URL="null://",
         BASE_URL="http://testserver",
         SECRET_KEY=TEST_SECRET_KEY,
+        # Tests change data between requests faster than the one-second public page cache;
+        # tests/test_pages_cache.py turns it on where it is the subject.
+        PUBLIC_CACHE_SECONDS="0",
     )
 
 

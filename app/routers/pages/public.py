@@ -1,17 +1,21 @@
 """Public pages for residents: the open wijken, a wijk with its offers, an offer with the
 sign-up form (validated as you type with htmx, and working without JavaScript)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from app.deps import FormFields, ReadSessionDep, SessionDep
+from app import i18n
+from app.deps import FormFields, ReadSessionDep, SessionDep, read_session_for
 from app.i18n import N_
-from app.services import offers_public, signups
+from app.services import offers_public, page_cache, signups
 from app.services.errors import Conflict, NotFound
 from app.services.households import HOUSEHOLD_FIELDS
-from app.templating import redirect, render
+from app.templating import csrf_token_of, html_response, redirect, render
 
 router = APIRouter()
 FORM_FIELDS = (*HOUSEHOLD_FIELDS, "quantity", "consent", "share_contact_with_contractor")
@@ -34,44 +38,79 @@ def _form_context(page: offers_public.OfferPage, values: dict[str, Any],
     return {"page": page, "values": values, "errors": errors, "estimate": estimate, **extra}
 
 
+async def _cached(request: Request, build: Callable[[Session], HTMLResponse]) -> Response:
+    """Serve a public page from the micro-cache (at most PUBLIC_CACHE_SECONDS stale), or build
+    it on a read-only session in the thread pool. Hits touch neither the database nor a thread.
+    """
+    key = (request.url.path, request.url.query, i18n.current_language.get(),
+           request.headers.get("HX-Request", ""))
+    csrf_token = csrf_token_of(request)
+    hit = page_cache.public_pages.get(key)
+    if hit is not None:
+        return html_response(page_cache.personalise(hit, csrf_token), status_code=hit.status_code)
+    response = await run_in_threadpool(_build_on_read_session, request, build)
+    if response.status_code in (200, STOP_POLLING):
+        page_cache.public_pages.put(key, bytes(response.body).decode(), response.status_code,
+                                    csrf_token)
+    return response
+
+
+def _build_on_read_session(request: Request, build: Callable[[Session], HTMLResponse]
+                           ) -> HTMLResponse:
+    with read_session_for(request) as session:
+        return build(session)
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: ReadSessionDep) -> HTMLResponse:
+async def home(request: Request) -> Response:
     """The open wijken."""
-    return render(request, "public/home.html", {"wijken": offers_public.home_page(session)})
+    return await _cached(request, lambda session: render(
+        request, "public/home.html", {"wijken": offers_public.home_page(session)}))
 
 
 @router.get("/wijken/{slug}", response_class=HTMLResponse)
-def wijk(request: Request, slug: str, session: ReadSessionDep) -> HTMLResponse:
+async def wijk(request: Request, slug: str) -> Response:
     """A wijk: description, period, partners, and its offers with live counters."""
-    return render(request, "public/wijk.html", {"page": offers_public.wijk_page(session, slug)})
+    return await _cached(request, lambda session: render(
+        request, "public/wijk.html", {"page": offers_public.wijk_page(session, slug)}))
 
 
 @router.get("/wijken/{slug}/tellers", response_class=HTMLResponse)
-def wijk_counters(request: Request, slug: str, session: ReadSessionDep) -> HTMLResponse:
+async def wijk_counters(request: Request, slug: str) -> Response:
     """The counters of every offer of the wijk, as out-of-band swaps (polled by the wijk page)."""
-    offers = offers_public.wijk_counters(session, slug)
-    still_open = any(offer.status == "open" for offer in offers)
-    return render(request, "public/_wijk_counters.html", {"offers": offers},
-                  status_code=200 if still_open else STOP_POLLING)
+
+    def build(session: Session) -> HTMLResponse:
+        offers = offers_public.wijk_counters(session, slug)
+        still_open = any(offer.status == "open" for offer in offers)
+        return render(request, "public/_wijk_counters.html", {"offers": offers},
+                      status_code=200 if still_open else STOP_POLLING)
+
+    return await _cached(request, build)
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
-def offer(request: Request, slug: str, offer_id: int, session: ReadSessionDep,
-          quantity: str = "") -> HTMLResponse:
+async def offer(request: Request, slug: str, offer_id: int, quantity: str = "") -> Response:
     """An offer, what it costs this household, and the sign-up form."""
-    page = offers_public.offer_page(session, slug, offer_id)
-    return render(request, "public/offer.html",
-                  _form_context(page, {"quantity": quantity}, {}))
+
+    def build(session: Session) -> HTMLResponse:
+        page = offers_public.offer_page(session, slug, offer_id)
+        return render(request, "public/offer.html",
+                      _form_context(page, {"quantity": quantity}, {}))
+
+    return await _cached(request, build)
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}/tellers", response_class=HTMLResponse)
-def offer_counters(request: Request, slug: str, offer_id: int,
-                   session: ReadSessionDep) -> HTMLResponse:
+async def offer_counters(request: Request, slug: str, offer_id: int) -> Response:
     """The live counters of one offer (polled by the offer page)."""
-    page = offers_public.offer_page(session, slug, offer_id)
-    return render(request, "public/_offer_counters.html",
-                  {"offer": page.offer, "poll_url": f"{_offer_url(page)}/tellers"},
-                  status_code=200 if page.offer.status == "open" else STOP_POLLING)
+
+    def build(session: Session) -> HTMLResponse:
+        page = offers_public.offer_page(session, slug, offer_id)
+        return render(request, "public/_offer_counters.html",
+                      {"offer": page.offer, "poll_url": f"{_offer_url(page)}/tellers"},
+                      status_code=200 if page.offer.status == "open" else STOP_POLLING)
+
+    return await _cached(request, build)
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}/schatting", response_class=HTMLResponse)

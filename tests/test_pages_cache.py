@@ -1,0 +1,81 @@
+"""The public pages' micro-cache: hits skip the database, each visitor keeps their own CSRF
+token, and counters are at most the cache's lifetime stale."""
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+from sqlmodel import Session
+
+from app.services import page_cache
+from tests.factories import make_campaign, make_offer, make_participation
+
+
+@pytest.fixture
+def cache_on() -> Iterator[page_cache.MicroCache]:
+    cache = page_cache.public_pages
+    cache.clear()
+    cache.ttl = 0.5
+    yield cache
+    cache.ttl = 0
+    cache.clear()
+
+
+def token_in(html: str) -> str:
+    match = re.search(r'"X-CSRF-Token": "([0-9a-f]{64})"', html)
+    assert match
+    return match.group(1)
+
+
+def test_a_cached_wijk_page_skips_the_database_but_keeps_each_visitors_token(
+    client: TestClient, app: Any, db_session: Session, engine: Engine,
+    cache_on: page_cache.MicroCache,
+) -> None:
+    campaign = make_campaign(db_session, slug="cachewijk")
+    offer = make_offer(db_session, campaign=campaign, capacity=10)
+    make_participation(db_session, offer=offer)
+    db_session.commit()
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    first = client.get("/wijken/cachewijk")
+    other_visitor = TestClient(app)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        second = other_visitor.get("/wijken/cachewijk")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert statements == []
+    assert "1 van 10 plaatsen ingenomen" in second.text
+    assert token_in(first.text) != token_in(second.text)
+    assert token_in(second.text) == token_in(other_visitor.get("/mijn/link").text)
+
+
+def test_counters_catch_up_once_the_cache_lifetime_has_passed(
+    client: TestClient, db_session: Session, cache_on: page_cache.MicroCache
+) -> None:
+    campaign = make_campaign(db_session, slug="telcache")
+    offer = make_offer(db_session, campaign=campaign, capacity=10)
+    url = f"/wijken/telcache/aanbod/{offer.id}/tellers"
+    assert "0 van 10 plaatsen ingenomen" in client.get(url).text
+    make_participation(db_session, offer=offer)
+    db_session.commit()
+    assert "0 van 10 plaatsen ingenomen" in client.get(url).text  # within the stated staleness
+    time.sleep(cache_on.ttl + 0.05)
+    assert "1 van 10 plaatsen ingenomen" in client.get(url).text
+
+
+def test_languages_are_cached_apart(client: TestClient, db_session: Session,
+                                    cache_on: page_cache.MicroCache) -> None:
+    make_campaign(db_session, slug="taalwijk")
+    db_session.commit()
+    assert 'lang="nl-BE"' in client.get("/wijken/taalwijk").text
+    assert 'lang="en"' in client.get("/wijken/taalwijk?lang=en").text
+    assert 'lang="en"' in client.get("/wijken/taalwijk").text  # the cookie now says English
