@@ -18,62 +18,25 @@ from sqlmodel import Session, col, select
 from app.i18n import N_, format_instant, gettext
 from app.models import Campaign, Household, Offer, Participation, ParticipationEvent
 from app.models.enums import (
-    BudgetBand,
-    DwellingType,
-    HouseholdSource,
-    LifePhase,
-    Profile,
     Role,
-    Tenure,
 )
 from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import NotFound
-from app.services.interests import MEASURE_LABELS
+from app.services.labels import (  # noqa: F401  (re-exported for the pages)
+    BUDGET_BAND_LABELS,
+    DWELLING_TYPE_LABELS,
+    LIFE_PHASE_LABELS,
+    MEASURE_LABELS,
+    PROFILE_LABELS,
+    SOURCE_LABELS,
+    TENURE_LABELS,
+)
 from app.services.status_flow import STATUS_LABELS
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
 SORTS = ("street", "name", "created_at")
-
-TENURE_LABELS: dict[str, str] = {
-    Tenure.owner_occupier: N_("Eigenaar-bewoner"),
-    Tenure.landlord: N_("Verhuurder"),
-    Tenure.private_tenant: N_("Huurder (privé)"),
-    Tenure.social_tenant: N_("Sociale huurder"),
-    Tenure.co_owner_vme: N_("Mede-eigenaar (VME)"),
-}
-LIFE_PHASE_LABELS: dict[str, str] = {
-    LifePhase.starter: N_("Starter"),
-    LifePhase.young_family: N_("Jong gezin"),
-    LifePhase.family_teenagers: N_("Gezin met tieners"),
-    LifePhase.single: N_("Alleenstaande"),
-    LifePhase.couple: N_("Koppel"),
-    LifePhase.senior: N_("Senior"),
-}
-BUDGET_BAND_LABELS: dict[str, str] = {
-    BudgetBand.lt_5k: N_("minder dan € 5.000"),
-    BudgetBand.b5k_15k: N_("€ 5.000 tot € 15.000"),
-    BudgetBand.b15k_30k: N_("€ 15.000 tot € 30.000"),
-    BudgetBand.gt_30k: N_("meer dan € 30.000"),
-    BudgetBand.unknown: N_("weet het niet"),
-}
-PROFILE_LABELS: dict[str, str] = {
-    Profile.can_and_will: N_("Kan en wil"),
-    Profile.can_but_wont: N_("Kan maar wil (nog) niet"),
-    Profile.cannot_but_will: N_("Wil maar kan niet (alleen)"),
-    Profile.cannot_and_wont: N_("Kan niet en wil niet"),
-}
-DWELLING_TYPE_LABELS: dict[str, str] = {
-    DwellingType.row_house: N_("Rijwoning"),
-    DwellingType.semi_detached: N_("Halfopen bebouwing"),
-    DwellingType.detached: N_("Open bebouwing"),
-    DwellingType.apartment: N_("Appartement"),
-}
-SOURCE_LABELS: dict[str, str] = {
-    HouseholdSource.online: N_("Online"),
-    HouseholdSource.paper: N_("Op papier"),
-}
 
 # The columns a list row needs; never the whole row (income, energy bill, consents).
 _LIST_COLUMNS = tuple(col(getattr(Household, name)) for name in (

@@ -9,34 +9,16 @@ from sqlmodel import Session, col, select
 
 from app.i18n import N_
 from app.models import Campaign, Household, Interest, InterestSubmission
-from app.models.enums import Horizon, Measure, Role
+from app.models.enums import Role
 from app.services import campaigns as campaign_service
 from app.services.auth import Principal
 from app.services.errors import Invalid
+from app.services.labels import HORIZON_LABELS, MEASURE_LABELS  # noqa: F401
 from app.services.validation import email_address
 
 # No figure about fewer households than this is ever shown (public results and energy median).
 MIN_GROUP_SIZE = 5
 
-MEASURE_LABELS: dict[str, str] = {
-    Measure.facade_insulation: N_("Gevelisolatie"),
-    Measure.window_frames: N_("Nieuwe ramen"),
-    Measure.roof_insulation: N_("Dakisolatie"),
-    Measure.cavity_wall_insulation: N_("Spouwmuurisolatie"),
-    Measure.floor_insulation: N_("Vloerisolatie"),
-    Measure.heat_pump: N_("Warmtepomp"),
-    Measure.solar_pv: N_("Zonnepanelen"),
-    Measure.solar_water_heater: N_("Zonneboiler"),
-    Measure.ventilation: N_("Ventilatie"),
-    Measure.facade_garden: N_("Geveltuin"),
-    Measure.depaving: N_("Tegels eruit (ontharding)"),
-    Measure.rainwater_tank: N_("Regenwaterput"),
-}
-HORIZON_LABELS: dict[str, str] = {
-    Horizon.within_1y: N_("binnen 1 jaar"),
-    Horizon.within_5y: N_("binnen 5 jaar"),
-    Horizon.no: N_("niet"),
-}
 
 
 @dataclass(frozen=True)

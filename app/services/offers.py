@@ -17,16 +17,11 @@ from app.services.auth import Principal
 from app.services.campaigns import bump_content_version, get_staff_campaign
 from app.services.contractors import contractor_of_organisation
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.labels import UNIT_LABELS  # noqa: F401  (re-exported for the pages)
 from app.services.pricing import Tier, current_tier
 from app.services.status_flow import HOLDS_A_PLACE, Actor, change_status
 
 VAT_RATES = (6, 21)
-UNIT_LABELS: dict[str, str] = {
-    Unit.m2: N_("m²"),
-    Unit.piece: N_("stuk"),
-    Unit.kwp: N_("kWp"),
-    Unit.dwelling: N_("woning"),
-}
 
 
 class PriceTierIn(BaseModel):

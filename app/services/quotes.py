@@ -42,26 +42,10 @@ from app.models.enums import (
 from app.services import audit, premiums
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
+from app.services.labels import MEASURE_LABELS
 from app.services.mail import queue_mail
 from app.services.pricing import line_total_cents, split_by_shares, unit_price_cents, with_vat_cents
 
-MEASURE_LABELS: dict[str, str] = {
-    Measure.facade_insulation: N_("Buitengevelisolatie"),
-    Measure.window_frames: N_("Ramen en deuren (buitenschrijnwerk)"),
-    Measure.roof_insulation: N_("Dakisolatie"),
-    Measure.cavity_wall_insulation: N_("Spouwmuurisolatie"),
-    Measure.floor_insulation: N_("Vloerisolatie"),
-    Measure.heat_pump: N_("Warmtepomp"),
-    Measure.solar_pv: N_("Zonnepanelen"),
-    Measure.solar_water_heater: N_("Zonneboiler"),
-    Measure.ventilation: N_("Ventilatie"),
-    Measure.facade_garden: N_("Geveltuin"),
-    Measure.depaving: N_("Ontharding"),
-    Measure.rainwater_tank: N_("Regenwaterput"),
-}
-UNIT_LABELS: dict[str, str] = {
-    Unit.m2: N_("m²"), Unit.piece: N_("stuk"), Unit.kwp: N_("kWp"), Unit.dwelling: N_("woning"),
-}
 REQUEST_STATUS_LABELS: dict[str, str] = {
     QuoteRequestStatus.open: N_("Open"),
     QuoteRequestStatus.awarded: N_("Toegekend"),

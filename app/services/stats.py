@@ -40,12 +40,12 @@ from app.services.auth import Principal
 from app.services.campaigns import get_staff_campaign
 from app.services.errors import NotFound
 from app.services.grouping import value_label
+from app.services.labels import HORIZON_LABELS
 from app.services.status_flow import HOLDS_A_PLACE
 
 MIX_KEYS = ("tenure", "life_phase", "budget_band", "profile")
 MIX_LABELS = {"tenure": N_("Eigendom"), "life_phase": N_("Levensfase"),
               "budget_band": N_("Budget"), "profile": N_("Kan/wil-profiel")}
-HORIZON_LABELS = {"1y": N_("binnen 1 jaar"), "5y": N_("binnen 5 jaar"), "no": N_("niet")}
 
 _AFTER_OFFER = [S.offered, S.accepted, S.declined, S.scheduled, S.in_progress, S.completed]
 # Each stage with the statuses that show it was reached.

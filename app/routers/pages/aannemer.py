@@ -18,7 +18,7 @@ from app.deps import (
 )
 from app.i18n import N_, gettext
 from app.models.enums import IncomeCategory, Measure, PremiumKind, Unit
-from app.services import contractor_portal, participation_status, premiums, quotes
+from app.services import contractor_portal, labels, participation_status, premiums, quotes
 from app.services.errors import ServiceError
 from app.services.participation_status import StatusChange
 from app.services.pricing import euros_to_cents
@@ -36,8 +36,8 @@ INVALID = N_("Deze waarde klopt niet.")
 def _common() -> dict[str, Any]:
     return {
         "status_labels": STATUS_LABELS,
-        "measure_labels": quotes.MEASURE_LABELS,
-        "unit_labels": quotes.UNIT_LABELS,
+        "measure_labels": labels.MEASURE_LABELS,
+        "unit_labels": labels.UNIT_LABELS,
         "request_status_labels": quotes.REQUEST_STATUS_LABELS,
         "quote_status_labels": quotes.QUOTE_STATUS_LABELS,
         "income_labels": premiums.INCOME_CATEGORY_LABELS,
@@ -199,7 +199,7 @@ def _quote_page(request: Request, invitation: quotes.Invitation, values: dict[st
                 errors: dict[str, str], status_code: int = 200, notice: str = "") -> Response:
     return render(request, "aannemer/quote_request.html", _common() | {
         "invitation": invitation, "values": values, "errors": errors, "notice": notice,
-        "unit_options": [(unit.value, gettext(quotes.UNIT_LABELS[unit])) for unit in Unit],
+        "unit_options": [(unit.value, gettext(labels.UNIT_LABELS[unit])) for unit in Unit],
     }, block="quote_form", status_code=status_code)
 
 
@@ -326,8 +326,8 @@ def _new_request_page(request: Request, session: SessionDep, principal: Any,
         "group_options": [(group.id, f"{group.name} ({campaign.name})")
                           for group, campaign in quotes.groups_for_staff(session, principal)],
         "contractors": quotes.contractors_for_staff(session, principal),
-        "measure_options": [(m.value, gettext(quotes.MEASURE_LABELS[m])) for m in Measure],
-        "unit_options": [(u.value, gettext(quotes.UNIT_LABELS[u])) for u in Unit],
+        "measure_options": [(m.value, gettext(labels.MEASURE_LABELS[m])) for m in Measure],
+        "unit_options": [(u.value, gettext(labels.UNIT_LABELS[u])) for u in Unit],
         "values": values, "errors": errors,
     }, block="request_form", status_code=status_code)
 
@@ -427,7 +427,7 @@ def _premium_page(request: Request, session: SessionDep, principal: Any,
         "rules": rules,
         "editable": {rule.id for rule in rules if premiums.can_edit(principal, rule)},
         "values": values, "errors": errors, "editing": editing,
-        "measure_options": [(m.value, gettext(quotes.MEASURE_LABELS[m])) for m in Measure],
+        "measure_options": [(m.value, gettext(labels.MEASURE_LABELS[m])) for m in Measure],
         "category_options": [(c.value, gettext(premiums.INCOME_CATEGORY_LABELS[c]))
                              for c in IncomeCategory],
         "kind_options": [(PremiumKind.percentage.value, gettext("Percentage van de factuur")),
