@@ -220,14 +220,15 @@ def summarise(row: Row, results: list[wrk.WrkResult], expected: frozenset[int],
     if row.requests == 0:
         # wrk counts nothing for requests still waiting when the run ends.
         row.errors = max(row.errors, wrk.CONNECTIONS)
-        row.note = "; ".join(filter(None, [row.note, "no request was answered during the run"]))
+        if "stalled" not in row.note:
+            add_note(row, "no request was answered during the run")
 
 
 def warm_up(url: str, headers: dict[str, str], seconds: int,
-            signup: dict[str, str] | None) -> None:
+            signup: dict[str, str] | None) -> wrk.WrkResult | None:
+    """Warm every worker up; with `seconds`, wrk's report of the warm-up (64 connections)."""
     if seconds > 0:
-        wrk.run(url, duration=seconds, headers=headers, signup=signup)
-        return
+        return wrk.run(url, duration=seconds, headers=headers, signup=signup)
     # Quick mode: a few requests on a handful of connections, so every worker has compiled its
     # templates and opened its database connections before the clock runs.
     def hit(_index: int) -> None:
@@ -247,6 +248,7 @@ def warm_up(url: str, headers: dict[str, str], seconds: int,
         thread.start()
     for thread in threads:
         thread.join(30)
+    return None
 
 
 def _probe_signup(tag: str, postcode: str) -> dict[str, Any]:
@@ -353,23 +355,25 @@ def run_config(database: str, workers: int, prepared: Prepared, options: Options
                 (database, workers) == TARGET_CONFIG and scenario.name in TARGETS
             ) else options.runs
             errors_before = server_errors(server)
-            run_scenario(scenario, row, server, prepared, options, budget, runs, hot_offers)
+            stalled = run_scenario(scenario, row, server, prepared, options, budget, runs,
+                                   hot_offers)
             if row.measured:
                 summarise(row, row_results.pop(id(row), []), scenario.expected, reference())
             # Requests wrk gave up on may still be queued in the server: wait until it answers
             # again, so they do not slow down the next scenario; restart it if it does not.
-            waited = settle(server, limit=SETTLE_SECONDS)
-            logged = server_errors(server) - errors_before
-            if logged:
-                add_note(row, f"{logged} error(s) with traceback in the server log")
+            waited = None if stalled else settle(server, limit=SETTLE_SECONDS)
             if waited is None:
-                add_note(row, f"server did not answer /healthz within {SETTLE_SECONDS:.0f} s "
-                              "after the run (stalled): restarted")
+                if not stalled:
+                    add_note(row, f"server did not answer /healthz within {SETTLE_SECONDS:.0f} "
+                                  "s after the run (stalled): restarted")
                 server.stop()
                 server = servers.start_wijkwerf(prepared.url, workers, log_dir, name=name)
             elif waited > 2:
                 add_note(row, f"server answered /healthz only {waited:.0f} s after the run "
                               "(requests still queued)")
+            logged = server_errors(server) - errors_before
+            if logged:
+                add_note(row, f"{logged} error(s) with traceback in the server log")
             log(format_line(row) if row.measured else f"   {scenario.name:<16} {row.note}")
     finally:
         server.stop()
@@ -401,8 +405,9 @@ row_results: dict[int, list[wrk.WrkResult]] = {}
 
 
 def run_scenario(scenario: Scenario, row: Row, server: servers.Process, prepared: Prepared,
-                 options: Options, budget: Budget, runs: int, hot_offers: Any) -> None:
-    """Probe, warm up and measure one scenario; leaves the wrk results in `row_results`."""
+                 options: Options, budget: Budget, runs: int, hot_offers: Any) -> bool:
+    """Probe, warm up and measure one scenario; leaves the wrk results in `row_results`.
+    True when the server stopped answering (it is then restarted before the next scenario)."""
     data = prepared.data
     headers = scenario.headers(data)
     path = scenario.path(data)
@@ -410,7 +415,7 @@ def run_scenario(scenario: Scenario, row: Row, server: servers.Process, prepared
         found = find_counter_path(server.url, data)
         if found is None:
             row.note = 'n/a (no element polls with hx-trigger="every ...")'
-            return
+            return False
         path = found
     row.path = path
     # Probe once: a route that is not there yet is reported, not measured.
@@ -423,15 +428,15 @@ def run_scenario(scenario: Scenario, row: Row, server: servers.Process, prepared
             probe = httpx.get(probe_url, headers=headers, timeout=15)
     except httpx.HTTPError as error:
         row.note = f"probe failed: {error!r}"
-        return
+        return settle(server, 5) is None
     if probe.status_code in (404, 405):
         row.note = f"n/a ({probe.status_code})"
-        return
+        return False
     if probe.status_code not in scenario.expected:
         row.note = f"probe answered {probe.status_code} (measured anyway)"
     if not budget.allows(options.duration + options.warmup + 15):
         row.note = "skipped (time budget)"
-        return
+        return False
 
     def signup_spec() -> dict[str, str]:
         offer = data.room_offer_id if scenario.signup == "room" else next(hot_offers, None)
@@ -442,7 +447,18 @@ def run_scenario(scenario: Scenario, row: Row, server: servers.Process, prepared
 
     if scenario.signup != "hot":  # the hot offer's path is warmed up by the one with room
         warm_spec = signup_spec() if scenario.signup else None
-        warm_up(server.url + ("/" if warm_spec else path), headers, options.warmup, warm_spec)
+        warm = warm_up(server.url + ("/" if warm_spec else path), headers, options.warmup,
+                       warm_spec)
+        if warm is not None and warm.requests == 0 and settle(server, 5) is None:
+            # Nothing answered in the warm-up and the server no longer answers at all: measuring
+            # would only wait for it again. Report the warm-up.
+            row_results[id(row)] = [warm]
+            row.rps = 0.0
+            row.note = "; ".join(filter(None, [
+                row.note, f"stalled: no answer to {wrk.CONNECTIONS} connections in the "
+                          f"{options.warmup} s warm-up, and /healthz stopped answering "
+                          "(the server was restarted; not measured further)"]))
+            return True
     results = []
     notes = []
     for _run in range(runs):
@@ -461,10 +477,11 @@ def run_scenario(scenario: Scenario, row: Row, server: servers.Process, prepared
         results.append(result)
     if not results:
         row.note = "skipped (time budget)"
-        return
+        return False
     row.rps = results[0].requests_per_second  # marks the row measured; summarise() sets it
     row_results[id(row)] = results
     row.note = "; ".join(filter(None, [row.note, *notes]))
+    return all(result.requests == 0 for result in results) and settle(server, 3) is None
 
 
 # --- output ------------------------------------------------------------------------------------
