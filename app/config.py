@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     MAIL_FROM: str = "Wijkwerf <noreply@wijkwerf.be>"
     # How often the in-process mail sender polls the outbox, in seconds.
     MAIL_POLL_SECONDS: float = 1.0
+    # How long a sender may take to hand one mail over before another sender may try it again.
+    MAIL_LEASE_SECONDS: float = 60.0
     DB_POOL_SIZE: int = 8
     # Threads that run sync routes; 0 means as many as database connections (see README).
     WORKER_THREADS: int = 0

@@ -208,10 +208,6 @@ def test_a_mail_in_flight_at_the_crash_is_sent_again_not_lost(
     assert links_in(first), "the confirmation carries a log-in link"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "reported to the lead: the sender mints the magic-link token inside the delivery "
-    "transaction, so a crash after the SMTP hand-off rolls the token back and the link in the "
-    "first copy is dead (401); commit the token (or the claim) before delivering"))
 def test_both_copies_of_a_mail_resent_after_a_crash_carry_a_working_link(
     live_server_factory: Any, slow_smtp_sink: SlowSmtpSink,
 ) -> None:

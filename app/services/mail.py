@@ -142,10 +142,14 @@ def deliver(message: EmailMessage, mail_url: str) -> None:
 
 
 def send_due_mails(engine: Engine, *, limit: int = 20) -> int:
-    """Send what is due, one mail per transaction; returns how many were handled.
+    """Send what is due, one mail at a time; returns how many were handled.
 
-    Each mail is claimed with a row lock (SKIP LOCKED on PostgreSQL, the write lock on SQLite)
-    and marked sent in the same transaction, so several processes never send one mail twice.
+    A sender claims a mail with a row lock (SKIP LOCKED on PostgreSQL, the write lock on SQLite)
+    and takes a lease on it (`next_attempt_at` moves MAIL_LEASE_SECONDS ahead), then commits the
+    lease together with any magic-link token the rendering minted, and only then hands the mail
+    to the mail server. So no other sender takes it meanwhile, and a link in a mail that left
+    always works. A crash between the hand-off and marking it sent means the lease runs out and
+    the mail is sent again: at least once, never lost.
     """
     settings = get_settings()
     handled = 0
@@ -167,29 +171,46 @@ def send_due_mails(engine: Engine, *, limit: int = 20) -> int:
                 return handled
             handled += 1
             mail.attempts += 1
+            mail.next_attempt_at = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
             try:
                 message = render_mail(session, mail)
-                if message is None:
-                    mail.status = MailStatus.failed
-                    mail.last_error = "no recipient"
-                else:
-                    deliver(message, settings.MAIL_URL)
-                    mail.status = MailStatus.sent
-                    mail.sent_at = utcnow()
-            except Exception as exc:  # retried with backoff; one bad mail must not stop the rest
-                log.warning("mail %s failed: %s", mail.id, exc)
+            except Exception as exc:  # a broken template must not stop the other mails
+                log.warning("mail %s could not be rendered: %s", mail.id, exc)
                 session.rollback()
-                mail = session.get(OutboxMail, mail.id)
-                assert mail is not None
-                mail.attempts += 1
-                mail.last_error = str(exc)[:500]
-                if mail.attempts >= MAX_ATTEMPTS:
-                    mail.status = MailStatus.failed
-                else:
-                    mail.next_attempt_at = utcnow() + timedelta(seconds=2 ** mail.attempts)
+                _record_failure(session, mail.id, exc)  # type: ignore[arg-type]
+                continue
+            if message is None:
+                mail.status = MailStatus.failed
+                mail.last_error = "no recipient"
+                session.add(mail)
+                session.commit()
+                continue
+            session.add(mail)
+            session.commit()
+            try:
+                deliver(message, settings.MAIL_URL)
+            except Exception as exc:  # retried with backoff
+                log.warning("mail %s failed: %s", mail.id, exc)
+                _record_failure(session, mail.id, exc)  # type: ignore[arg-type]
+                continue
+            mail.status = MailStatus.sent
+            mail.sent_at = utcnow()
             session.add(mail)
             session.commit()
     return handled
+
+
+def _record_failure(session: Session, mail_id: int, exc: Exception) -> None:
+    mail = session.get(OutboxMail, mail_id)
+    if mail is None:
+        return
+    mail.last_error = str(exc)[:500]
+    if mail.attempts >= MAX_ATTEMPTS:
+        mail.status = MailStatus.failed
+    else:
+        mail.next_attempt_at = utcnow() + timedelta(seconds=2 ** mail.attempts)
+    session.add(mail)
+    session.commit()
 
 
 class MailSender:
