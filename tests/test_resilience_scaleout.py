@@ -29,6 +29,7 @@ from tests.test_signup_load_integrity import (
 )
 
 pytestmark = [
+    pytest.mark.postgres_only,
     pytest.mark.skipif(
         not POSTGRES_URL,
         reason="scale-out needs PostgreSQL: two instances share one database server (a SQLite "
