@@ -1,10 +1,13 @@
 """Typed dependencies: the database session and who is calling (API bearer or web cookie)."""
 
-from collections.abc import Iterator
+import functools
+import inspect
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.db import get_read_session, get_session
@@ -49,13 +52,25 @@ def _bearer(request: Request) -> str | None:
 
 def api_principal(request: Request, session: SessionDep) -> Principal | None:
     """The API takes no cookies: anonymous, or a bearer token."""
-    return principal_for_token(session, _bearer(request), kind="api")
+    principal = principal_for_token(session, _bearer(request), kind="api")
+    _end_lookup(session)
+    return principal
 
 
 def web_principal(request: Request, session: SessionDep) -> Principal | None:
     principal = principal_for_token(session, request.cookies.get(SESSION_COOKIE), kind="web")
+    _end_lookup(session)
     request.state.principal = principal
     return principal
+
+
+def _end_lookup(session: Session) -> None:
+    """Commit the session lookup before this dependency gives its thread back.
+
+    FastAPI runs every sync dependency and then the route in separate trips to the thread pool.
+    On SQLite the lookup's transaction holds the write lock (BEGIN IMMEDIATE); kept open across
+    the trip, the route could wait for a free thread while every thread waits for that lock."""
+    session.commit()
 
 
 MaybeApiPrincipal = Annotated[Principal | None, Depends(api_principal)]
@@ -135,6 +150,34 @@ async def read_form_fields(request: Request) -> dict[str, str]:
 
 
 FormFields = Annotated[dict[str, str], Depends(read_form_fields)]
+
+
+class CommittingRoute(APIRoute):
+    """A route whose sync endpoint commits the request's session in its own thread.
+
+    FastAPI validates a sync endpoint's response in another trip to the thread pool before the
+    session dependency's exit would commit. On SQLite the open transaction holds the write lock
+    meanwhile, and with every pool thread waiting for that lock, the validation never gets a
+    thread (a deadlock until the busy timeout). Committing as the endpoint returns ends the
+    transaction before the thread is given back; on an error nothing is committed and the
+    dependency's exit rolls back as before."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _committing(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    def run_and_commit(*args: Any, **kwargs: Any) -> Any:
+        result = endpoint(*args, **kwargs)
+        for value in kwargs.values():
+            if isinstance(value, Session):
+                value.commit()
+        return result
+
+    return run_and_commit
 
 
 def client_ip(request: Request) -> str:

@@ -366,7 +366,7 @@ def run_config(database: str, workers: int, prepared: Prepared, options: Options
                 if not stalled:
                     add_note(row, f"server did not answer /healthz within {SETTLE_SECONDS:.0f} "
                                   "s after the run (stalled): restarted")
-                server.stop()
+                server.kill()  # a stalled server may not stop on SIGTERM for a long time
                 server = servers.start_wijkwerf(prepared.url, workers, log_dir, name=name)
             elif waited > 2:
                 add_note(row, f"server answered /healthz only {waited:.0f} s after the run "
@@ -376,7 +376,7 @@ def run_config(database: str, workers: int, prepared: Prepared, options: Options
                 add_note(row, f"{logged} error(s) with traceback in the server log")
             log(format_line(row) if row.measured else f"   {scenario.name:<16} {row.note}")
     finally:
-        server.stop()
+        server.kill()
         log(f"   server log: {server.log_path}")
 
 
@@ -751,8 +751,10 @@ def main(argv: list[str] | None = None) -> int:
                 cluster.start()
                 pg_url = f"postgresql+psycopg://postgres@127.0.0.1:{cluster.port}"
 
-        # The configuration with the targets first, so a tight time budget still measures it.
-        order = sorted(options.configs, key=lambda config: config != TARGET_CONFIG)
+        # The configuration with the targets first, then PostgreSQL, so that a tight time
+        # budget (a busy machine) drops the least telling configuration: SQLite, 1 worker.
+        order = sorted(options.configs, key=lambda config: (
+            config != TARGET_CONFIG, config[0] != "postgresql"))
         for index, (database, workers) in enumerate(order):
             if index > 0 and budget.allows(options.duration + 60):
                 more = [r.requests_per_second for r in measure_bare(1, 1)]

@@ -119,6 +119,16 @@ class Process:
         self.popen = None
         _live.discard(self)
 
+    def kill(self) -> None:
+        """SIGKILL to the server and every worker: for a server that stopped answering."""
+        if self.popen is None:
+            return
+        self._signal(signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(10)
+        self.popen = None
+        _live.discard(self)
+
     def pids(self) -> list[int]:
         """The server's process and its workers (for a profiler)."""
         if self.popen is None:

@@ -3,11 +3,11 @@
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from app.deps import SessionDep, client_ip
+from app.deps import CommittingRoute, SessionDep, client_ip
 from app.models.enums import Role
 from app.services import auth as auth_service
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(route_class=CommittingRoute, tags=["auth"])
 
 
 class TokenRequest(BaseModel):

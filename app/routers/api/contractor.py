@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.deps import (
+    CommittingRoute,
     CurrentApiUser,
     CurrentContractor,
     CurrentStaff,
@@ -18,7 +19,7 @@ from app.services import contractor_portal, participation_status, quotes
 from app.services.participation_status import StatusChange
 from app.services.quotes import QuoteInput, QuoteRequestCreate
 
-router = APIRouter(tags=["contractor"])
+router = APIRouter(route_class=CommittingRoute, tags=["contractor"])
 
 
 class CreatedId(BaseModel):

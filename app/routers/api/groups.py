@@ -5,13 +5,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request, status
 
-from app.deps import CurrentStaff, SessionDep, client_ip
+from app.deps import CommittingRoute, CurrentStaff, SessionDep, client_ip
 from app.services import groups as groups_service
 from app.services import ocds as ocds_service
 from app.services import stats as stats_service
 from app.services.grouping import SuggestRequest, suggest_for_campaign
 
-router = APIRouter(tags=["groups"])
+router = APIRouter(route_class=CommittingRoute, tags=["groups"])
 
 
 @router.post("/campaigns/{slug}/groups/suggest")

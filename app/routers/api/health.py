@@ -4,9 +4,9 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from app.deps import SessionDep
+from app.deps import CommittingRoute, SessionDep
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=CommittingRoute, tags=["health"])
 
 
 @router.get("/healthz")

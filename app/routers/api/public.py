@@ -7,11 +7,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from app import i18n
-from app.deps import ReadSessionDep, SessionDep
+from app.deps import CommittingRoute, ReadSessionDep, SessionDep
 from app.models.enums import BudgetBand, DwellingType, LifePhase, Measure, Profile, Tenure, Unit
 from app.services import offers_public, signups
 
-router = APIRouter(tags=["public"])
+router = APIRouter(route_class=CommittingRoute, tags=["public"])
 
 
 class ContractorRef(BaseModel):

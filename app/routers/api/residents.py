@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import CurrentResident, MaybeApiPrincipal, SessionDep, client_ip
+from app.deps import CommittingRoute, CurrentResident, MaybeApiPrincipal, SessionDep, client_ip
 from app.i18n import N_, gettext
 from app.models import Household
 from app.models.enums import Horizon, Measure, Role
@@ -18,7 +18,7 @@ from app.services import participation_status as status_service
 from app.services import residents as resident_service
 from app.services.auth import Principal
 
-router = APIRouter(tags=["residents"])
+router = APIRouter(route_class=CommittingRoute, tags=["residents"])
 
 LINK_REQUESTED = N_("Als dit e-mailadres bij ons bekend is, sturen we binnen enkele minuten een "
                   "nieuwe aanmeldlink.")

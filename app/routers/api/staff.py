@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from app.deps import CurrentStaff, MaybeApiPrincipal, SessionDep, client_ip
+from app.deps import CommittingRoute, CurrentStaff, MaybeApiPrincipal, SessionDep, client_ip
 from app.models import Campaign, Offer
 from app.models.enums import (
     BudgetBand,
@@ -25,7 +25,7 @@ from app.services import contractors as contractor_service
 from app.services import offers as offer_service
 from app.services.auth import Principal
 
-router = APIRouter(tags=["staff"])
+router = APIRouter(route_class=CommittingRoute, tags=["staff"])
 
 
 class PartnerOut(BaseModel):

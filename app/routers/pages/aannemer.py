@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.deps import (
+    CommittingRoute,
     LoginRequired,
     MaybeWebPrincipal,
     SessionDep,
@@ -26,7 +27,7 @@ from app.services.quotes import QuoteInput, QuoteRequestCreate
 from app.services.status_flow import STATUS_LABELS
 from app.templating import is_htmx, redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=CommittingRoute)
 
 FormText = Annotated[str, Form()]
 FormList = Annotated[list[str], Form()]

@@ -6,13 +6,20 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.config import get_settings
-from app.deps import SESSION_COOKIE, MaybeWebPrincipal, SessionDep, WebPrincipal, client_ip
+from app.deps import (
+    SESSION_COOKIE,
+    CommittingRoute,
+    MaybeWebPrincipal,
+    SessionDep,
+    WebPrincipal,
+    client_ip,
+)
 from app.models.enums import Role
 from app.services import auth as auth_service
 from app.services.errors import Invalid, RateLimited, Unauthorized
 from app.templating import redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=CommittingRoute)
 
 
 def _safe_next(next_url: str | None, default: str) -> str:

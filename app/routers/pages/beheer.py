@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from app.deps import FormFields, SessionDep, WebStaff, client_ip
+from app.deps import CommittingRoute, FormFields, SessionDep, WebStaff, client_ip
 from app.i18n import BRUSSELS, N_, gettext
 from app.models import Campaign, Offer
 from app.models.enums import (
@@ -38,7 +38,7 @@ from app.services.interests import MEASURE_LABELS
 from app.services.status_flow import STATUS_LABELS, Actor
 from app.templating import redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=CommittingRoute)
 
 CAMPAIGN_FIELDS = ("slug", "name", "municipality", "description", "postcodes", "streets",
                    "starts_on", "ends_on", "status")

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
-from app.deps import SessionDep, WebStaff, client_ip
+from app.deps import CommittingRoute, SessionDep, WebStaff, client_ip
 from app.i18n import N_, gettext
 from app.models import Campaign, Household
 from app.services import groups as groups_service
@@ -28,7 +28,7 @@ from app.services.grouping import (
 )
 from app.templating import is_htmx, redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=CommittingRoute)
 
 NOTICES = {
     "aanvaard": N_("Het voorstel is bewaard als groepen."),

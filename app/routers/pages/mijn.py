@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.config import get_settings
 from app.deps import (
     SESSION_COOKIE,
+    CommittingRoute,
     FormFields,
     MaybeWebPrincipal,
     SessionDep,
@@ -31,7 +32,7 @@ from app.services.errors import Invalid, RateLimited, ServiceError, Unauthorized
 from app.services.households import HOUSEHOLD_FIELDS
 from app.templating import redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=CommittingRoute)
 
 
 

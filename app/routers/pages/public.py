@@ -10,14 +10,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app import i18n
-from app.deps import FormFields, ReadSessionDep, SessionDep, read_session_for
+from app.deps import CommittingRoute, FormFields, ReadSessionDep, SessionDep, read_session_for
 from app.i18n import N_
 from app.services import offers_public, page_cache, signups
 from app.services.errors import Conflict, NotFound
 from app.services.households import HOUSEHOLD_FIELDS
 from app.templating import csrf_token_of, html_response, redirect, render
 
-router = APIRouter()
+router = APIRouter(route_class=CommittingRoute)
 FORM_FIELDS = (*HOUSEHOLD_FIELDS, "quantity", "consent", "share_contact_with_contractor")
 # htmx stops polling when a poll answers 286.
 STOP_POLLING = 286
