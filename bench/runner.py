@@ -119,6 +119,7 @@ class Row:
     statuses: dict[int, int] = field(default_factory=dict)
     note: str = ""
     path: str = ""
+    reference: float | None = None  # the bare ASGI req/s this row's ratio is taken against
 
     @property
     def measured(self) -> bool:
@@ -216,6 +217,7 @@ def summarise(row: Row, results: list[wrk.WrkResult], expected: frozenset[int],
             statuses[status] = statuses.get(status, 0) + n
     row.statuses = statuses
     if reference:
+        row.reference = reference
         row.ratio_pct = 100.0 * row.rps / reference
     if row.requests == 0:
         # wrk counts nothing for requests still waiting when the run ends.
@@ -560,7 +562,8 @@ def machine() -> dict[str, str]:
 
 def print_table(rows: list[Row], reference: float | None) -> None:
     log("\n" + "=" * 112)
-    log(f"bare ASGI reference: {reference:,.0f} req/s (1 worker, median)" if reference else
+    log(f"bare ASGI, 1 worker: {reference:,.0f} req/s (median of the run); each configuration's "
+        "ratios are taken against the bare runs measured right before it" if reference else
         "bare ASGI reference: not measured")
     log(f"{'scenario':<17}{'database':<12}{'w':>2} {'req/s':>10} {'% bare':>8} {'p50 ms':>8} "
         f"{'p99 ms':>8} {'errors':>7}  note")
@@ -605,11 +608,19 @@ def write_markdown(rows: list[Row], reference_runs: list[float], reference: floa
                      f"{v['max_p99_ms']:.0f} ms, no errors | {measured} | **{v['verdict']}** |")
     ref_text = (f"{reference:,.0f} req/s (median of {len(reference_runs)} runs: "
                 f"{', '.join(f'{r:,.0f}' for r in reference_runs)})" if reference else "—")
+    per_config: dict[tuple[str, int], float] = {}
+    for row in rows:
+        if row.reference and row.database != "—":
+            per_config.setdefault((row.database, row.workers), row.reference)
+    config_text = "; ".join(f"{db}, {w} worker{'s' if w > 1 else ''}: {r:,.0f} req/s"
+                            for (db, w), r in per_config.items())
     lines += [
         "",
         "## Results",
         "",
-        f"Bare ASGI reference, 1 worker: **{ref_text}**. "
+        "The bare ASGI app is measured at the start and again right before each configuration; a "
+        "configuration's ratios are taken against the bare figure measured right before it "
+        f"({config_text}). All bare runs, 1 worker: **{ref_text}**. "
         f"{options.duration} s per run, 64 connections, 2 wrk threads; "
         f"target rows are the median of {options.target_runs} run(s), the others of "
         f"{options.runs}.",
@@ -702,8 +713,13 @@ def main(argv: list[str] | None = None) -> int:
         f"64 connections; machine: {info['nproc']} cores, load {load_start[0]:.2f}; "
         f"server logs in {log_dir}")
 
+    # Each configuration's ratios are taken against the bare ASGI runs measured right before it
+    # (the machine's other load drifts during a run of several minutes).
+    latest_reference: list[float] = []
+
     def reference() -> float | None:
-        return statistics.median(reference_runs) if reference_runs else None
+        runs = latest_reference or reference_runs
+        return statistics.median(runs) if runs else None
 
     def measure_bare(workers: int, runs: int) -> list[wrk.WrkResult]:
         process = servers.start_bare(workers, log_dir)
@@ -722,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         log("\n== bare ASGI reference (uvicorn, same flags as wijkwerf serve)")
         reference_runs += [r.requests_per_second for r in measure_bare(1, options.reference_runs)]
+        latest_reference[:] = reference_runs
         log(f"   bare 1 worker: {', '.join(f'{r:,.0f}' for r in reference_runs)} req/s")
         bare_two: list[wrk.WrkResult] = []
         if not options.quick and options.only is None:
@@ -760,6 +777,8 @@ def main(argv: list[str] | None = None) -> int:
                 more = [r.requests_per_second for r in measure_bare(1, 1)]
                 reference_runs += more
                 if more:
+                    latest_reference[:] = more
+                if more:
                     log(f"\n== bare 1 worker (re-measured): {more[0]:,.0f} req/s")
             if database == "sqlite":
                 assert template is not None
@@ -779,14 +798,16 @@ def main(argv: list[str] | None = None) -> int:
 
         position = {config: n for n, config in enumerate(options.configs)}
         rows.sort(key=lambda row: position.get((row.database, row.workers), -1))
-        ref = reference()
+        ref = statistics.median(reference_runs) if reference_runs else None
         if bare_two:
             bare2 = Row("bare-asgi", "bare ASGI app (for comparison)", "—", 2)
-            summarise(bare2, bare_two, frozenset({200}), ref)
+            summarise(bare2, bare_two, frozenset({200}), statistics.median(
+                reference_runs[:options.reference_runs]))
             bare2.note = "the reference is the 1-worker figure above"
             rows.insert(0, bare2)
         for row in rows:
-            if row.rps is not None and ref:
+            if row.rps is not None and row.reference is None and ref:
+                row.reference = ref
                 row.ratio_pct = 100.0 * row.rps / ref
         print_table(rows, ref)
         verdicts = target_verdicts(rows)

@@ -79,3 +79,35 @@ def test_languages_are_cached_apart(client: TestClient, db_session: Session,
     assert 'lang="nl-BE"' in client.get("/wijken/taalwijk").text
     assert 'lang="en"' in client.get("/wijken/taalwijk?lang=en").text
     assert 'lang="en"' in client.get("/wijken/taalwijk").text  # the cookie now says English
+
+
+def test_an_expired_page_is_built_once_while_other_visitors_wait(
+    app: Any, db_session: Session, cache_on: page_cache.MicroCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from app.services import offers_public
+
+    make_campaign(db_session, slug="drukwijk")
+    db_session.commit()
+    builds: list[str] = []
+    real_wijk_page = offers_public.wijk_page
+
+    def counting_wijk_page(session: Session, slug: str) -> Any:
+        builds.append(slug)
+        time.sleep(0.05)  # a build that takes a while, as under load
+        return real_wijk_page(session, slug)
+
+    monkeypatch.setattr(offers_public, "wijk_page", counting_wijk_page)
+
+    async def twenty_visitors() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as web:
+            answers = await asyncio.gather(*(web.get("/wijken/drukwijk") for _ in range(20)))
+        return [answer.status_code for answer in answers]
+
+    assert asyncio.run(twenty_visitors()) == [200] * 20
+    assert builds == ["drukwijk"]

@@ -7,6 +7,7 @@ every instance stays correct without any invalidation message (DESIGN.md allows 
 to be one second stale). Hits do no database work and no thread hop.
 """
 
+import asyncio
 import threading
 import time
 from collections import OrderedDict
@@ -29,6 +30,7 @@ class MicroCache:
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple[str, ...], CachedPage] = OrderedDict()
         self._lock = threading.Lock()
+        self._build_locks: dict[tuple[str, ...], asyncio.Lock] = {}
 
     def get(self, key: tuple[str, ...]) -> CachedPage | None:
         if self.ttl <= 0:
@@ -55,6 +57,16 @@ class MicroCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+    def build_lock(self, key: tuple[str, ...]) -> asyncio.Lock:
+        """The lock that lets one request of this process build a page while others wait.
+        (Used from the event loop only; the dict is bounded by the pages there are.)"""
+        lock = self._build_locks.get(key)
+        if lock is None:
+            if len(self._build_locks) > self.max_entries:
+                self._build_locks = {k: v for k, v in self._build_locks.items() if v.locked()}
+            lock = self._build_locks[key] = asyncio.Lock()
+        return lock
 
 
 public_pages = MicroCache(ttl=get_settings().PUBLIC_CACHE_SECONDS)

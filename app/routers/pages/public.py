@@ -46,13 +46,20 @@ async def _cached(request: Request, build: Callable[[Session], HTMLResponse]) ->
            request.headers.get("HX-Request", ""))
     csrf_token = csrf_token_of(request)
     hit = page_cache.public_pages.get(key)
-    if hit is not None:
-        return html_response(page_cache.personalise(hit, csrf_token), status_code=hit.status_code)
-    response = await run_in_threadpool(_build_on_read_session, request, build)
-    if response.status_code in (200, STOP_POLLING):
-        page_cache.public_pages.put(key, bytes(response.body).decode(), response.status_code,
-                                    csrf_token)
-    return response
+    if hit is None and page_cache.public_pages.ttl > 0:
+        # One build per page at a time: when an entry expires under load, the other visitors
+        # wait for that build instead of all rendering the same page at once.
+        async with page_cache.public_pages.build_lock(key):
+            hit = page_cache.public_pages.get(key)
+            if hit is None:
+                response = await run_in_threadpool(_build_on_read_session, request, build)
+                if response.status_code in (200, STOP_POLLING):
+                    page_cache.public_pages.put(key, bytes(response.body).decode(),
+                                                response.status_code, csrf_token)
+                return response
+    if hit is None:
+        return await run_in_threadpool(_build_on_read_session, request, build)
+    return html_response(page_cache.personalise(hit, csrf_token), status_code=hit.status_code)
 
 
 def _build_on_read_session(request: Request, build: Callable[[Session], HTMLResponse]
