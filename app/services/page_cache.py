@@ -57,6 +57,7 @@ class MicroCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+        self._build_locks = {}
 
     def build_lock(self, key: tuple[str, ...]) -> asyncio.Lock:
         """The lock that lets one request of this process build a page while others wait.
