@@ -40,7 +40,6 @@ lint: venv
 	$(BIN)/ruff check app tests
 	$(BIN)/mypy app
 
-# Placeholder until bench/ has its entry point.
 bench: venv
 	$(BIN)/python -m bench
 

@@ -65,7 +65,7 @@ def serve(args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=args.forwarded_allow_ips,
         access_log=args.access_log,
         # Workers that start slowly on a busy machine must not be killed as dead.
         timeout_worker_healthcheck=30,
@@ -89,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     server.add_argument("--port", type=int, default=8000)
     server.add_argument("--workers", type=int, default=1)
     server.add_argument("--access-log", action="store_true")
+    server.add_argument(
+        "--forwarded-allow-ips", default="127.0.0.1",
+        help="addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated)",
+    )
     args = parser.parse_args(argv)
 
     try:

@@ -464,6 +464,8 @@ def run_scenario(scenario: Scenario, row: Row, server: servers.Process, prepared
                           f"{options.warmup} s warm-up, and /healthz stopped answering "
                           "(the server was restarted; not measured further)"]))
             return True
+        # The warm-up leaves up to 64 requests queued in a slow server: let them finish first.
+        settle(server, SETTLE_SECONDS)
     results = []
     notes = []
     for _run in range(runs):
