@@ -91,7 +91,7 @@ def shoot(group_id: int, batch_id: int) -> None:
         page = desktop.new_page()
         shot(page, "/", "01-home")
         shot(page, "/wijken/westerkwartier", "02-wijk")
-        offer_page = f"/wijken/westerkwartier/aanbod/1"
+        offer_page = "/wijken/westerkwartier/aanbod/1"
         shot(page, offer_page, "03-offer-signup")
         shot(page, "/wijken/westerkwartier/klimaattafel", "04-klimaattafel")
         phone = browser.new_context(viewport={"width": 375, "height": 812}, locale="nl-BE",
