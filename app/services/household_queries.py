@@ -97,11 +97,6 @@ class HouseholdRow:
     created_at: datetime
     participations: list[ParticipationSummary] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
-        data = dict(vars(self))
-        data["participations"] = [vars(p) for p in self.participations]
-        return data
-
 
 @dataclass(frozen=True)
 class HouseholdPage:

@@ -74,37 +74,9 @@ class OfferSaved(BaseModel):
     effects: list[str] = []
 
 
-class ParticipationItem(BaseModel):
-    id: int
-    offer_id: int | None
-    measure: str | None
-    status: ParticipationStatus
-
-
-class HouseholdItem(BaseModel):
-    id: int
-    name: str
-    email: str | None
-    phone: str | None
-    street: str
-    house_number: str
-    box: str
-    postcode: str
-    city: str
-    dwelling_type: str | None
-    build_year: int | None
-    tenure: str | None
-    life_phase: str | None
-    budget_band: str | None
-    profile: str | None
-    source: str
-    share_contact_with_contractor: bool
-    created_at: datetime
-    participations: list[ParticipationItem]
-
-
 class HouseholdList(BaseModel):
-    items: list[HouseholdItem]
+    # The service's rows are dataclasses: pydantic serialises them as they are.
+    items: list[household_queries.HouseholdRow]
     total: int
     page: int
     page_size: int
@@ -264,7 +236,7 @@ def list_households(
     result = household_queries.list_households(session, principal, campaign, filters, sort=sort,
                                                page=page, page_size=page_size, ip=ip)
     return HouseholdList(
-        items=[HouseholdItem.model_validate(row.as_json()) for row in result.items],
+        items=result.items,
         total=result.total, page=result.page, page_size=result.page_size,
     )
 
