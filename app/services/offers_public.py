@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from app.i18n import gettext
 from app.models import Campaign, Contractor, Offer, Participation, Partner, PriceTier
 from app.models.base import utcnow
 from app.models.enums import CampaignStatus
@@ -16,9 +17,8 @@ from app.models.enums import ParticipationStatus as S
 from app.services import pricing, status_flow
 from app.services.campaigns import get_public_campaign
 from app.services.errors import NotFound
+from app.services.labels import UNIT_LABELS
 from app.services.signups import MSG_OFFER_NOT_FOUND
-
-UNIT_LABELS = {"m2": "m²", "piece": "stuk", "kwp": "kWp", "dwelling": "woning"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ class OfferListing:
 
     @property
     def unit_label(self) -> str:
-        return UNIT_LABELS.get(self.unit, self.unit)
+        return gettext(UNIT_LABELS.get(self.unit, self.unit))
 
     def estimate(self, quantity: float | None) -> "Estimate | None":
         """What `quantity` units cost at the tier reached now."""
