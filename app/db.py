@@ -1,5 +1,8 @@
 """Engine, session dependency and the SQLite pragmas (WAL, foreign keys, busy timeout)."""
 
+import fcntl
+import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -83,6 +86,40 @@ def get_read_session() -> Iterator[Session]:
     """For routes that only read (public pages and lists): never takes the write lock."""
     with Session(get_read_engine(), expire_on_commit=False) as session:
         yield session
+
+
+_turn_lock = threading.Lock()
+_turn_files: dict[str, int] = {}
+
+
+@contextmanager
+def write_turn(engine: Engine | None = None) -> Iterator[None]:
+    """Take turns with the other writer threads of every process on this SQLite file.
+
+    A blocking file lock (`flock`) hands the turn to the next waiting writer the moment it is
+    released, where SQLite's busy handler polls with sleeps of up to 100 ms. Used around the
+    batched writers (sign-ups, mail); other writers still rely on the busy timeout, and the
+    lock on the database itself stays SQLite's. PostgreSQL needs no turns."""
+    engine = engine or get_engine()
+    database = make_url(str(engine.url)).database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    path = f"{database}.writer-lock"
+    with _turn_lock:
+        descriptor = _turn_files.get(path)
+        if descriptor is None:
+            descriptor = _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    # One turn per process at a time (flock is per open file, shared by this process' threads).
+    with _process_turn:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
+_process_turn = threading.Lock()
 
 
 @contextmanager

@@ -2,37 +2,67 @@
 
 import functools
 import inspect
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.db import get_read_session, get_session
 from app.models.enums import Role
 from app.services.auth import Principal, principal_for_token
+from app.services.signup_writer import SignupWriter
 
 SessionDep = Annotated[Session, Depends(get_session)]
 # Only for routes that never write (public pages and listings).
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
 
-@contextmanager
-def read_session_for(request: Request) -> Iterator[Session]:
+def session_opener(app: FastAPI, provider: Callable[[], Iterator[Session]]
+                   ) -> Callable[[], AbstractContextManager[Session]]:
+    """Open a session outside a route's dependencies (a cached page's build, the sign-up
+    writer), honouring the app's dependency overrides as `Depends(provider)` would."""
+
+    @contextmanager
+    def open_session() -> Iterator[Session]:
+        sessions: Any = app.dependency_overrides.get(provider, provider)()
+        session = next(sessions)
+        try:
+            yield session
+        except BaseException as exc:
+            with suppress(type(exc)):
+                sessions.throw(exc)
+            raise
+        else:
+            next(sessions, None)
+
+    return open_session
+
+
+def read_session_for(request: Request) -> AbstractContextManager[Session]:
     """A read-only session opened by the route itself, for cached pages whose hits must not
-    touch the database; honours the app's dependency overrides as `Depends` would."""
-    provider = request.app.dependency_overrides.get(get_read_session, get_read_session)
-    sessions = provider()
-    session = next(sessions)
-    try:
-        yield session
-    except BaseException as exc:
-        sessions.throw(exc)
-        raise
-    else:
-        next(sessions, None)
+    touch the database."""
+    return session_opener(request.app, get_read_session)()
+
+
+def signup_writer(request: Request) -> SignupWriter:
+    """This app's sign-up writer (group commit), on the app's sessions."""
+    app = request.app
+    writer: SignupWriter | None = getattr(app.state, "signup_writer", None)
+    if writer is None:
+        with _writer_lock:
+            writer = getattr(app.state, "signup_writer", None)
+            if writer is None:
+                writer = SignupWriter(session_opener(app, get_read_session),
+                                      session_opener(app, get_session))
+                app.state.signup_writer = writer
+    return writer
+
+
+_writer_lock = threading.Lock()
 SESSION_COOKIE = "ww_session"
 
 

@@ -8,13 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
-
 from app.i18n import N_
 from app.models import Campaign, Household
 from app.models.base import utcnow
-from app.models.enums import BudgetBand, DwellingType, HouseholdSource, LifePhase, Profile, Tenure
+from app.models.enums import BudgetBand, DwellingType, LifePhase, Profile, Tenure
 from app.services import postcodes
 from app.services.campaigns import address_in_campaign
 from app.services.errors import Invalid
@@ -158,63 +155,17 @@ def _build_year(text: str, errors: dict[str, str]) -> int | None:
     return year
 
 
-def find_household(session: Session, campaign_id: int, key: str) -> Household | None:
-    return session.exec(
-        select(Household).where(Household.campaign_id == campaign_id, Household.address_key == key)
-    ).first()
-
-
-def find_or_create_household(
-    session: Session,
-    campaign: Campaign,
-    data: HouseholdData,
-    *,
-    consented_at: datetime,
-    consent_version: str,
-    share_contact_with_contractor: bool,
-    source: str = HouseholdSource.online,
-) -> tuple[Household, bool]:
-    """The campaign's household at this address, created when new; returns (household, created).
-
-    An existing household only gets blanks filled in: contact details already stored are not
-    overwritten, so that typing a neighbour's address cannot redirect their mail (the resident
-    changes their own details at /mijn). The consent given now is recorded either way.
-    """
-    assert campaign.id is not None
-    key = data.address_key
-    household = find_household(session, campaign.id, key)
-    created = False
-    if household is None:
-        household = Household(
-            campaign_id=campaign.id, address_key=key, source=source,
-            **{field.name: getattr(data, field.name) for field in fields(data)},
-        )
-        try:
-            if session.get_bind().dialect.name == "sqlite":
-                # The write lock taken at BEGIN rules out a concurrent insert: no savepoint.
-                session.add(household)
-                session.flush()
-            else:
-                with session.begin_nested():
-                    session.add(household)
-        except IntegrityError:
-            # Signed up at the same moment for another offer of this wijk: use that household.
-            household = find_household(session, campaign.id, key)
-            if household is None:
-                raise
-        else:
-            created = True
-    if not created:
-        for field in fields(data):
-            new_value = getattr(data, field.name)
-            if new_value not in (None, "") and getattr(household, field.name) in (None, ""):
-                setattr(household, field.name, new_value)
-        household.updated_at = consented_at
+def fill_in_blanks(household: Household, data: HouseholdData, *, consented_at: datetime,
+                   consent_version: str, share_contact_with_contractor: bool) -> None:
+    """A new sign-up at a known address: only blanks get filled in, so that typing a
+    neighbour's address cannot redirect their mail; the consent given now is recorded."""
+    for field in fields(data):
+        new_value = getattr(data, field.name)
+        if new_value not in (None, "") and getattr(household, field.name) in (None, ""):
+            setattr(household, field.name, new_value)
+    household.updated_at = consented_at
     household.privacy_consent_version = consent_version
     household.privacy_consented_at = consented_at
     household.share_contact_with_contractor = (
         household.share_contact_with_contractor or share_contact_with_contractor
     )
-    session.add(household)
-    session.flush()
-    return household, created

@@ -9,6 +9,7 @@ import logging
 import smtplib
 import threading
 import time
+from contextlib import suppress
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -17,11 +18,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlalchemy import Connection, Engine, bindparam, update
+from sqlmodel import Session, col, select
 
 from app import i18n
 from app.config import get_settings
+from app.db import write_turn
 from app.models import Household, MagicLinkToken, OutboxMail, User
 from app.models.base import utcnow
 from app.models.enums import MailStatus
@@ -123,94 +125,123 @@ def render_mail(session: Session, mail: OutboxMail) -> EmailMessage | None:
     return message
 
 
-def deliver(message: EmailMessage, mail_url: str) -> None:
-    parsed = urlparse(mail_url)
-    if parsed.scheme == "smtp":
-        with smtplib.SMTP(parsed.hostname or "127.0.0.1", parsed.port or 25, timeout=10) as smtp:
-            smtp.send_message(message)
-    elif parsed.scheme == "file":
-        directory = Path(parsed.path)
-        directory.mkdir(parents=True, exist_ok=True)
-        name = f"{time.time_ns()}-{message['X-Wijkwerf-Purpose']}.eml"
-        (directory / name).write_bytes(bytes(message))
-    elif parsed.scheme == "console":
-        print(message.as_string(), flush=True)  # noqa: T201
-    elif parsed.scheme == "null":
-        return
-    else:
-        raise ValueError(f"MAIL_URL scheme not supported: {parsed.scheme}")
+class Deliveries:
+    """Hands messages to MAIL_URL; a batch shares one SMTP connection."""
+
+    def __init__(self, mail_url: str) -> None:
+        self.url = urlparse(mail_url)
+        if self.url.scheme not in {"smtp", "file", "console", "null"}:
+            raise ValueError(f"MAIL_URL scheme not supported: {self.url.scheme}")
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Deliveries":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._smtp is not None:
+            with suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._smtp = None
+
+    def send(self, message: EmailMessage) -> None:
+        scheme = self.url.scheme
+        if scheme == "smtp":
+            if self._smtp is None:
+                self._smtp = smtplib.SMTP(self.url.hostname or "127.0.0.1", self.url.port or 25,
+                                          timeout=10)
+            try:
+                self._smtp.send_message(message)
+            except (smtplib.SMTPServerDisconnected, OSError):
+                self._smtp = None  # the next message opens a new connection
+                raise
+        elif scheme == "file":
+            directory = Path(self.url.path)
+            directory.mkdir(parents=True, exist_ok=True)
+            name = f"{time.time_ns()}-{message['X-Wijkwerf-Purpose']}.eml"
+            (directory / name).write_bytes(bytes(message))
+        elif scheme == "console":
+            print(message.as_string(), flush=True)  # noqa: T201
 
 
-def send_due_mails(engine: Engine, *, limit: int = 20) -> int:
-    """Send what is due, one mail at a time; returns how many were handled.
+def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
+    """Send what is due, up to `limit` mails in one batch; returns how many were handled.
 
-    A sender claims a mail with a row lock (SKIP LOCKED on PostgreSQL, the write lock on SQLite)
-    and takes a lease on it (`next_attempt_at` moves MAIL_LEASE_SECONDS ahead), then commits the
-    lease together with any magic-link token the rendering minted, and only then hands the mail
-    to the mail server. So no other sender takes it meanwhile, and a link in a mail that left
-    always works. A crash between the hand-off and marking it sent means the lease runs out and
-    the mail is sent again: at least once, never lost.
+    A sender claims the batch with row locks (SKIP LOCKED on PostgreSQL, the write lock on
+    SQLite) and takes a lease on each mail (`next_attempt_at` moves MAIL_LEASE_SECONDS ahead),
+    then commits the leases together with any magic-link tokens the rendering minted, and only
+    then hands the mails to the mail server. So no other sender takes them meanwhile, and a link
+    in a mail that left always works. A crash between the hand-off and marking them sent means
+    the leases run out and those mails are sent again: at least once, never lost.
     """
     settings = get_settings()
-    handled = 0
-    while handled < limit:
-        with Session(engine, expire_on_commit=False) as session:
-            statement = (
-                select(OutboxMail)
-                .where(
-                    OutboxMail.status == MailStatus.pending,
-                    OutboxMail.next_attempt_at <= utcnow(),
-                )
-                .order_by(OutboxMail.id)  # type: ignore[arg-type]
-                .limit(1)
-            )
-            if engine.dialect.name == "postgresql":
-                statement = statement.with_for_update(skip_locked=True)
-            mail = session.exec(statement).first()
-            if mail is None:
-                return handled
-            handled += 1
+    ready: list[tuple[int, EmailMessage]] = []
+    with write_turn(engine.engine), \
+            Session(engine, expire_on_commit=False) as session:
+        statement = (
+            select(OutboxMail)
+            .where(OutboxMail.status == MailStatus.pending,
+                   OutboxMail.next_attempt_at <= utcnow())
+            .order_by(OutboxMail.id)  # type: ignore[arg-type]
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        mails = session.exec(statement).all()
+        if not mails:
+            return 0
+        lease_until = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+        for mail in mails:
+            assert mail.id is not None
             mail.attempts += 1
-            mail.next_attempt_at = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+            mail.next_attempt_at = lease_until
             try:
                 message = render_mail(session, mail)
             except Exception as exc:  # a broken template must not stop the other mails
                 log.warning("mail %s could not be rendered: %s", mail.id, exc)
-                session.rollback()
-                _record_failure(session, mail.id, exc)  # type: ignore[arg-type]
+                _note_failure(mail, exc)
                 continue
             if message is None:
                 mail.status = MailStatus.failed
                 mail.last_error = "no recipient"
-                session.add(mail)
-                session.commit()
                 continue
-            session.add(mail)
-            session.commit()
+            ready.append((mail.id, message))
+        session.add_all(mails)
+        session.commit()
+    # Each mail is marked sent right after its hand-off (one short UPDATE), so a crash can send
+    # at most the mail in hand again, not the rest of the batch.
+    failed: list[tuple[int, Exception]] = []
+    mark_sent = (update(OutboxMail).where(col(OutboxMail.id) == bindparam("mail_id"))
+                 .values(status=MailStatus.sent, sent_at=bindparam("sent_at")))
+    with Deliveries(settings.MAIL_URL) as deliveries, Session(engine) as marks:
+        for mail_id, message in ready:
             try:
-                deliver(message, settings.MAIL_URL)
+                deliveries.send(message)
             except Exception as exc:  # retried with backoff
-                log.warning("mail %s failed: %s", mail.id, exc)
-                _record_failure(session, mail.id, exc)  # type: ignore[arg-type]
+                log.warning("mail %s failed: %s", mail_id, exc)
+                failed.append((mail_id, exc))
                 continue
-            mail.status = MailStatus.sent
-            mail.sent_at = utcnow()
-            session.add(mail)
+            with write_turn(engine.engine):
+                marks.exec(mark_sent, params={  # type: ignore[call-overload]
+                    "mail_id": mail_id, "sent_at": utcnow()})
+                marks.commit()
+    if failed:
+        with write_turn(engine.engine), Session(engine, expire_on_commit=False) as session:
+            for mail_id, error in failed:
+                failing = session.get(OutboxMail, mail_id)
+                if failing is not None:
+                    _note_failure(failing, error)
+                    session.add(failing)
             session.commit()
-    return handled
+    return len(mails)
 
 
-def _record_failure(session: Session, mail_id: int, exc: Exception) -> None:
-    mail = session.get(OutboxMail, mail_id)
-    if mail is None:
-        return
+def _note_failure(mail: OutboxMail, exc: Exception) -> None:
+    """Retry later with backoff, or give up after MAX_ATTEMPTS."""
     mail.last_error = str(exc)[:500]
     if mail.attempts >= MAX_ATTEMPTS:
         mail.status = MailStatus.failed
     else:
         mail.next_attempt_at = utcnow() + timedelta(seconds=2 ** mail.attempts)
-    session.add(mail)
-    session.commit()
 
 
 class MailSender:

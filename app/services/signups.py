@@ -9,25 +9,33 @@ before it answers, so a 201 the resident saw is never rolled back afterwards.
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app import i18n
 from app.config import get_settings
 from app.i18n import N_
-from app.models import Campaign, Household, Offer, Participation
+from app.models import Campaign, Household, Offer, OutboxMail, Participation, ParticipationEvent
 from app.models.base import utcnow
 from app.models.enums import CampaignStatus, HouseholdSource
 from app.models.enums import ParticipationStatus as S
 from app.security import hit_rate_limit
 from app.services import status_flow
-from app.services.errors import Conflict, Invalid, NotFound
-from app.services.households import HouseholdData, clean_household, find_or_create_household
+from app.services.errors import Conflict, Invalid, NotFound, ServiceError
+from app.services.households import HouseholdData, clean_household, fill_in_blanks
 from app.services.mail import queue_mail
+
+log = logging.getLogger(__name__)
 
 MAX_QUANTITY = 100_000
 WITHDRAW_NOTE = N_("Ingetrokken door bewoner")
@@ -157,6 +165,39 @@ def places_held(session: Session, offer_id: int) -> int:
     ).one()
 
 
+@dataclass(frozen=True)
+class SignupRequest:
+    """One sign-up as it arrives: flat fields (see `clean_signup`) for an offer. `campaign_slug`,
+    when given, must be the offer's wijk (the HTML form's URL carries it)."""
+
+    offer_id: int
+    raw: Mapping[str, Any]
+    actor: status_flow.Actor = status_flow.Actor("resident")
+    source: str = HouseholdSource.online
+    locale: str = "nl"
+    campaign_slug: str | None = None
+
+
+@dataclass(frozen=True)
+class SignupReceipt:
+    """What a sign-up that was stored answers."""
+
+    participation_id: int
+    offer_id: int
+    household_id: int
+    status: str
+    waitlist_position: int | None
+
+
+@dataclass(frozen=True)
+class PreparedSignup:
+    """A sign-up that passed validation, ready to be written (see `commit_signups`)."""
+
+    request: SignupRequest
+    data: SignupData
+    campaign_id: int
+
+
 def sign_up(
     session: Session,
     offer_id: int,
@@ -171,64 +212,315 @@ def sign_up(
     (422, every failing field), Conflict (409: window closed, or this address already signed
     up for this offer, in which case the log-in link is mailed again), NotFound (404).
     """
-    offer, campaign = get_public_offer(session, offer_id)
-    data, errors = clean_signup(raw, campaign)
-    if data is None:
-        raise SignupInvalid(errors)
-    ensure_signup_open(offer, campaign)
-    settings = get_settings()
+    request = SignupRequest(offer_id, raw, actor=actor, source=source,
+                            locale=i18n.current_language.get())
+    outcome = sign_up_many(session, [request])[0]
+    if isinstance(outcome, ServiceError):
+        raise outcome
+    participation = session.get(Participation, outcome.participation_id)
+    household = session.get(Household, outcome.household_id)
+    assert participation is not None and household is not None
+    return SignupResult(participation=participation, household=household,
+                        waitlist_position=outcome.waitlist_position)
+
+
+def sign_up_many(
+    session: Session, requests: Sequence[SignupRequest]
+) -> list[SignupReceipt | ServiceError]:
+    """Sign-ups that arrive together, validated and then written in one transaction (commits).
+    Each gets its receipt or the error it would have raised alone."""
+    return commit_signups(session, prepare_signups(session, requests))
+
+
+def prepare_signups(
+    session: Session, requests: Sequence[SignupRequest]
+) -> list[PreparedSignup | ServiceError]:
+    """Validate sign-ups against their offers without writing anything: NotFound for an unknown
+    offer (or another wijk's), SignupInvalid for bad fields, Conflict outside the window."""
+    offer_ids = {request.offer_id for request in requests}
+    found = {
+        offer.id: (offer, campaign)
+        for offer, campaign in session.exec(
+            select(Offer, Campaign)
+            .join(Campaign, col(Campaign.id) == Offer.campaign_id)
+            .where(col(Offer.id).in_(offer_ids), Campaign.status != CampaignStatus.draft)
+        ).all()
+    }
+    prepared: list[PreparedSignup | ServiceError] = []
+    for request in requests:
+        pair = found.get(request.offer_id)
+        if pair is None or (request.campaign_slug is not None
+                            and pair[1].slug != request.campaign_slug):
+            prepared.append(NotFound(MSG_OFFER_NOT_FOUND))
+            continue
+        offer, campaign = pair
+        data, errors = clean_signup(request.raw, campaign)
+        if data is None:
+            prepared.append(SignupInvalid(errors))
+            continue
+        try:
+            ensure_signup_open(offer, campaign)
+        except Conflict as exc:
+            prepared.append(exc)
+            continue
+        assert campaign.id is not None
+        prepared.append(PreparedSignup(request, data, campaign.id))
+    return prepared
+
+
+def commit_signups(
+    session: Session, prepared: Sequence[PreparedSignup | ServiceError]
+) -> list[SignupReceipt | ServiceError]:
+    """Write validated sign-ups in one transaction and commit it.
+
+    The offers are locked first (`FOR UPDATE`, in id order; on SQLite the transaction holds the
+    write lock from BEGIN), so places are counted once per offer and handed out in arrival
+    order. The rows go in with a few multi-row statements instead of one ORM flush per sign-up.
+    Should the batch hit a constraint (another instance stored the same sign-up meanwhile), it
+    is rolled back and each sign-up is written on its own.
+    """
     try:
-        offer = _lock_offer(session, offer_id)
-        now = utcnow()
-        household, _created = find_or_create_household(
-            session, campaign, data.household, consented_at=now,
-            consent_version=settings.PRIVACY_NOTICE_VERSION,
-            share_contact_with_contractor=data.share_contact_with_contractor, source=source,
-        )
-        assert household.id is not None
-        existing = session.exec(
-            select(Participation.id).where(
-                Participation.offer_id == offer_id, Participation.household_id == household.id
-            )
-        ).first()
-        if existing is not None:
-            _resend_link(session, household, campaign)
-            raise Conflict(MSG_DUPLICATE)
-        held = places_held(session, offer_id)
-        if held < offer.capacity:
-            held += len(_fill_free_places(session, offer, held=held))
-        status = S.registered if held < offer.capacity else S.waitlisted
-        participation = Participation(
-            household_id=household.id, offer_id=offer_id, measure=offer.measure,
-            quantity=data.quantity, status=status, created_at=now, status_changed_at=now,
-        )
-        session.add(participation)
-        session.flush()
-        status_flow.record_initial_status(session, participation, actor)
-        position = waitlist_position(session, participation)
-        if household.email:
-            queue_mail(session, "signup_confirmation", household_id=household.id, context={
-                "campaign_name": campaign.name, "campaign_slug": campaign.slug,
-                "offer_id": offer_id, "offer_title": offer.title, "status": status.value,
-                "waitlist_position": position,
-            })
+        outcomes = _write_signups(session, prepared)
         session.commit()
     except IntegrityError as exc:
-        # A retry that slipped past the address check (UNIQUE(offer_id, household_id)).
         session.rollback()
-        raise Conflict(MSG_DUPLICATE) from exc
-    return SignupResult(participation=participation, household=household,
-                        waitlist_position=position)
+        pending = [item for item in prepared if isinstance(item, PreparedSignup)]
+        if len(pending) <= 1:
+            return [Conflict(MSG_DUPLICATE) if isinstance(item, PreparedSignup) else item
+                    for item in prepared]
+        log.info("sign-up batch of %d hit a constraint (%s); writing them one by one",
+                 len(pending), exc.orig)
+        return [commit_signups(session, [item])[0] if isinstance(item, PreparedSignup) else item
+                for item in prepared]
+    return outcomes
 
 
-def _resend_link(session: Session, household: Household, campaign: Campaign) -> None:
-    """Mail the existing household a fresh log-in link, committed before the 409 is raised."""
-    if household.email and not hit_rate_limit(
-        session, f"signup-resend:{household.id}", limit=RESEND_LINKS_PER_HOUR, window_seconds=3600
-    ):
-        queue_mail(session, "magic_link", household_id=household.id,
-                   context={"campaign_name": campaign.name})
-    session.commit()
+def _write_signups(
+    session: Session, prepared: Sequence[PreparedSignup | ServiceError]
+) -> list[SignupReceipt | ServiceError]:
+    outcomes: list[SignupReceipt | ServiceError | None] = [
+        item if isinstance(item, ServiceError) else None for item in prepared]
+    todo = [(index, item) for index, item in enumerate(prepared)
+            if isinstance(item, PreparedSignup)]
+    if not todo:
+        return [item for item in outcomes if item is not None]
+    connection = session.connection()
+    offers = _lock_offers(session, sorted({item.request.offer_id for _, item in todo}))
+    now = utcnow()
+    # The window may have closed (or the wijk been closed) while the batch waited for the lock.
+    for index, item in list(todo):
+        offer, campaign = offers[item.request.offer_id]
+        try:
+            ensure_signup_open(offer, campaign)
+        except Conflict as exc:
+            outcomes[index] = exc
+            todo.remove((index, item))
+
+    households = _households_for(session, todo, now)
+    seen_pairs = _existing_pairs(session, todo, households)
+    held, waiting = _place_counts(session, list(offers))
+    rows: list[dict[str, Any]] = []
+    placed: list[tuple[int, PreparedSignup, int, str, int | None]] = []
+    for index, item in todo:
+        request = item.request
+        offer, campaign = offers[request.offer_id]
+        household_id = households[(item.campaign_id, item.data.household.address_key)]
+        if (request.offer_id, household_id) in seen_pairs:
+            _resend_link(session, household_id, campaign, locale=request.locale)
+            outcomes[index] = Conflict(MSG_DUPLICATE)
+            continue
+        seen_pairs.add((request.offer_id, household_id))
+        assert offer.id is not None
+        if held[offer.id] < offer.capacity and waiting[offer.id]:
+            promoted = len(_fill_free_places(session, offer, held=held[offer.id]))
+            held[offer.id] += promoted
+            waiting[offer.id] -= promoted
+        if held[offer.id] < offer.capacity:
+            status, position = S.registered, None
+            held[offer.id] += 1
+        else:
+            waiting[offer.id] += 1
+            status, position = S.waitlisted, waiting[offer.id]
+        rows.append({"household_id": household_id, "offer_id": offer.id,
+                     "measure": offer.measure, "quantity": item.data.quantity,
+                     "status": status.value, "created_at": now, "status_changed_at": now})
+        placed.append((index, item, household_id, status.value, position))
+    if not rows:
+        session.flush()
+        return [item for item in outcomes if item is not None]
+
+    participation_table = Participation.__table__  # type: ignore[attr-defined]
+    inserted = connection.execute(
+        insert(participation_table).returning(participation_table.c.id,
+                                              sort_by_parameter_order=True),
+        rows,
+    ).scalars().all()
+    events, mails = [], []
+    for participation_id, (index, item, household_id, status_value, position) in zip(
+            inserted, placed, strict=True):
+        request = item.request
+        offer, campaign = offers[request.offer_id]
+        events.append({"participation_id": participation_id, "from_status": None,
+                       "to_status": status_value, "note": "", "actor_kind": request.actor.kind,
+                       "actor_user_id": request.actor.user_id, "created_at": now})
+        if households.has_email(household_id):
+            mails.append({
+                "purpose": "signup_confirmation", "household_id": household_id,
+                "recipient": None, "user_id": None, "locale": request.locale,
+                "context": {"campaign_name": campaign.name, "campaign_slug": campaign.slug,
+                            "offer_id": offer.id, "offer_title": offer.title, "status": status_value,
+                            "waitlist_position": position},
+                "next_attempt_at": now, "created_at": now,
+            })
+        outcomes[index] = SignupReceipt(participation_id=participation_id,
+                                        offer_id=request.offer_id,
+                                        household_id=household_id, status=status_value,
+                                        waitlist_position=position)
+    connection.execute(insert(ParticipationEvent.__table__), events)  # type: ignore[attr-defined]
+    if mails:
+        connection.execute(insert(OutboxMail.__table__), mails)  # type: ignore[attr-defined]
+    return [item for item in outcomes if item is not None]
+
+
+def _lock_offers(session: Session, offer_ids: list[int]) -> dict[int, tuple[Offer, Campaign]]:
+    """The offers with their campaigns, locked in id order (SQLite: the write lock is held)."""
+    rows = session.exec(
+        select(Offer, Campaign)
+        .join(Campaign, col(Campaign.id) == Offer.campaign_id)
+        .where(col(Offer.id).in_(offer_ids))
+        .order_by(col(Offer.id))
+        .with_for_update(of=Offer)  # type: ignore[arg-type]
+        .execution_options(populate_existing=True)
+    ).all()
+    return {offer.id: (offer, campaign) for offer, campaign in rows}  # type: ignore[misc]
+
+
+def _place_counts(session: Session, offer_ids: list[int]) -> tuple[dict[int, int], dict[int, int]]:
+    """Places held and sign-ups waitlisted per offer, in one aggregate query."""
+    held = dict.fromkeys(offer_ids, 0)
+    waiting = dict.fromkeys(offer_ids, 0)
+    counted = session.exec(
+        select(Participation.offer_id, Participation.status, func.count())
+        .where(col(Participation.offer_id).in_(offer_ids),
+               col(Participation.status).in_([*status_flow.HOLDS_A_PLACE, S.waitlisted]))
+        .group_by(col(Participation.offer_id), col(Participation.status))
+    ).all()
+    for offer_id, status, count in counted:
+        assert offer_id is not None
+        if status == S.waitlisted:
+            waiting[offer_id] += count
+        else:
+            held[offer_id] += count
+    return held, waiting
+
+
+class _HouseholdIds(dict[tuple[int, str], int]):
+    """(campaign id, address key) -> household id, remembering which households have an email
+    address stored (an existing household keeps its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.with_email: set[int] = set()
+
+    def has_email(self, household_id: int) -> bool:
+        return household_id in self.with_email
+
+
+def _households_for(
+    session: Session, todo: list[tuple[int, PreparedSignup]], now: datetime
+) -> _HouseholdIds:
+    """Each sign-up's household: found by address in its wijk, or created. An existing
+    household only gets blanks filled in (see `households.fill_in_blanks`)."""
+    result = _HouseholdIds()
+    by_campaign: dict[int, dict[str, PreparedSignup]] = {}
+    for _, item in todo:
+        by_campaign.setdefault(item.campaign_id, {}).setdefault(
+            item.data.household.address_key, item)
+    version = get_settings().PRIVACY_NOTICE_VERSION
+    table = Household.__table__  # type: ignore[attr-defined]
+    for campaign_id, items in by_campaign.items():
+        existing = {
+            household.address_key or "": household
+            for household in session.exec(
+                select(Household).where(Household.campaign_id == campaign_id,
+                                        col(Household.address_key).in_(list(items)))
+            ).all()
+        }
+        new_rows = [
+            {"campaign_id": campaign_id, "address_key": key, "source": item.request.source,
+             **{f.name: getattr(item.data.household, f.name)
+                for f in dataclass_fields(item.data.household)},
+             "privacy_consent_version": version, "privacy_consented_at": now,
+             "share_contact_with_contractor": item.data.share_contact_with_contractor,
+             "created_at": now, "updated_at": now}
+            for key, item in items.items() if key not in existing
+        ]
+        if new_rows:
+            dialect = session.get_bind().dialect.name
+            upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+            created = session.connection().execute(
+                upsert(table).on_conflict_do_nothing(
+                    index_elements=["campaign_id", "address_key"]
+                ).returning(table.c.id, table.c.address_key, table.c.email),
+                new_rows,
+            ).all()
+            for household_id, key, email in created:
+                result[(campaign_id, key)] = household_id
+                if email:
+                    result.with_email.add(household_id)
+            missing = [row["address_key"] for row in new_rows
+                       if (campaign_id, row["address_key"]) not in result]
+            if missing:  # another instance created them a moment ago
+                existing.update({
+                    household.address_key or "": household
+                    for household in session.exec(
+                        select(Household).where(Household.campaign_id == campaign_id,
+                                                col(Household.address_key).in_(missing))
+                    ).all()
+                })
+        for key, household in existing.items():
+            if (campaign_id, key) in result:
+                continue
+            item = items[key]
+            fill_in_blanks(household, item.data.household, consented_at=now,
+                           consent_version=version,
+                           share_contact_with_contractor=item.data.share_contact_with_contractor)
+            session.add(household)
+            assert household.id is not None
+            result[(campaign_id, key)] = household.id
+            if household.email:
+                result.with_email.add(household.id)
+    session.flush()
+    return result
+
+
+def _existing_pairs(
+    session: Session, todo: list[tuple[int, PreparedSignup]], households: _HouseholdIds
+) -> set[tuple[int, int]]:
+    """(offer id, household id) of the sign-ups already stored for these households."""
+    household_ids = set(households.values())
+    offer_ids = {item.request.offer_id for _, item in todo}
+    rows = session.exec(
+        select(Participation.offer_id, Participation.household_id).where(
+            col(Participation.household_id).in_(household_ids),
+            col(Participation.offer_id).in_(offer_ids),
+        )
+    ).all()
+    return {(offer_id, household_id) for offer_id, household_id in rows
+            if offer_id is not None}
+
+
+def _resend_link(session: Session, household_id: int, campaign: Campaign, *,
+                 locale: str) -> None:
+    """Mail the existing household a fresh log-in link (at most RESEND_LINKS_PER_HOUR)."""
+    household = session.get(Household, household_id)
+    if household is None or not household.email:
+        return
+    if not hit_rate_limit(session, f"signup-resend:{household_id}",
+                          limit=RESEND_LINKS_PER_HOUR, window_seconds=3600):
+        mail = queue_mail(session, "magic_link", household_id=household_id,
+                          context={"campaign_name": campaign.name})
+        mail.locale = locale
 
 
 def waitlist_position(session: Session, participation: Participation) -> int | None:

@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 
 from app import i18n
-from app.deps import CommittingRoute, ReadSessionDep, SessionDep
+from app.deps import CommittingRoute, ReadSessionDep, signup_writer
 from app.models.enums import BudgetBand, DwellingType, LifePhase, Measure, Profile, Tenure, Unit
 from app.services import offers_public, signups
 
@@ -84,20 +84,19 @@ def list_campaign_offers(slug: str, session: ReadSessionDep) -> list[dict[str, A
 
 
 @router.post("/offers/{offer_id}/participations", status_code=201, response_model=SignupOut)
-def sign_up(offer_id: int, body: SignupIn, session: SessionDep) -> SignupOut:
+async def sign_up(request: Request, offer_id: int, body: SignupIn) -> SignupOut:
     """Sign up for an offer; a full offer puts the sign-up on the waitlist. Mails a link."""
     fields = {**body.household.model_dump(mode="json"), "quantity": body.quantity,
               "consent": body.consent,
               "share_contact_with_contractor": body.share_contact_with_contractor}
     try:
-        result = signups.sign_up(session, offer_id, fields)
+        receipt = await signup_writer(request).sign_up(signups.SignupRequest(
+            offer_id, fields, locale=i18n.current_language.get()))
     except signups.SignupInvalid as exc:
         raise RequestValidationError([
             {"loc": ["body", *signups.field_path(name).split(".")], "msg": i18n.gettext(message),
              "type": "value_error"}
             for name, message in exc.errors.items()
         ]) from exc
-    participation = result.participation
-    assert participation.id is not None and participation.offer_id is not None
-    return SignupOut(id=participation.id, offer_id=participation.offer_id,
-                     status=participation.status, waitlist_position=result.waitlist_position)
+    return SignupOut(id=receipt.participation_id, offer_id=receipt.offer_id,
+                     status=receipt.status, waitlist_position=receipt.waitlist_position)

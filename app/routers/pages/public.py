@@ -10,7 +10,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app import i18n
-from app.deps import CommittingRoute, FormFields, ReadSessionDep, SessionDep, read_session_for
+from app.deps import CommittingRoute, FormFields, ReadSessionDep, read_session_for, signup_writer
 from app.i18n import N_
 from app.services import offers_public, page_cache, signups
 from app.services.errors import Conflict, NotFound
@@ -147,23 +147,29 @@ def validate_field(request: Request, slug: str, offer_id: int, fields: FormField
 
 
 @router.post("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
-def sign_up(request: Request, slug: str, offer_id: int, fields: FormFields,
-            session: SessionDep) -> Response:
+async def sign_up(request: Request, slug: str, offer_id: int, fields: FormFields) -> Response:
     """Sign up; on success go to the thank-you page, else show the form with the messages."""
     values = _form_values(fields)
-    page = offers_public.offer_page(session, slug, offer_id)
     try:
-        result = signups.sign_up(session, page.offer.id, values)
+        receipt = await signup_writer(request).sign_up(signups.SignupRequest(
+            offer_id, values, locale=i18n.current_language.get(), campaign_slug=slug))
     except signups.SignupInvalid as exc:
-        return render(request, "public/offer.html",
-                      _form_context(page, values, exc.errors, show_summary=True),
-                      block="signup_form", status_code=422)
+        return await run_in_threadpool(_form_again, request, slug, offer_id, values,
+                                       exc.errors, 422, show_summary=True)
     except Conflict as exc:
-        return render(request, "public/offer.html",
-                      _form_context(page, values, {}, conflict=exc.message),
-                      block="signup_form", status_code=409)
-    ref = signups.confirmation_ref(result.participation.id)  # type: ignore[arg-type]
-    return redirect(request, f"{_offer_url(page)}/bedankt?ref={ref}")
+        return await run_in_threadpool(_form_again, request, slug, offer_id, values,
+                                       {}, 409, conflict=exc.message)
+    ref = signups.confirmation_ref(receipt.participation_id)
+    return redirect(request, f"/wijken/{slug}/aanbod/{offer_id}/bedankt?ref={ref}")
+
+
+def _form_again(request: Request, slug: str, offer_id: int, values: dict[str, str],
+                errors: dict[str, str], status_code: int, **extra: Any) -> Response:
+    """The sign-up form with what the resident typed and why it was not taken."""
+    with read_session_for(request) as session:
+        page = offers_public.offer_page(session, slug, offer_id)
+        return render(request, "public/offer.html", _form_context(page, values, errors, **extra),
+                      block="signup_form", status_code=status_code)
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}/bedankt", response_class=HTMLResponse)
