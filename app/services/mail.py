@@ -11,7 +11,9 @@ import threading
 import time
 from contextlib import suppress
 from datetime import timedelta
-from email.message import EmailMessage
+from email.charset import Charset
+from email.header import Header
+from email.message import Message
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ from app.models.enums import MailStatus
 from app.security import new_token, token_hash
 
 log = logging.getLogger("wijkwerf.mail")
+# UTF-8 bodies sent as they are (8bit), readable in the raw message.
+_UTF8_8BIT = Charset("utf-8")
+_UTF8_8BIT.body_encoding = None  # type: ignore[assignment]
 MAX_ATTEMPTS = 8
 # Mails whose template offers the resident a magic link to /mijn.
 MAGIC_LINK_PURPOSES = {"signup_confirmation", "magic_link", "waitlist_promoted", "status_update",
@@ -37,7 +42,7 @@ MAGIC_LINK_PURPOSES = {"signup_confirmation", "magic_link", "waitlist_promoted",
 
 mail_env = Environment(
     loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates" / "mail"),
-    # Plain-text mails, not HTML: EmailMessage encodes headers and body safely.
+    # Plain-text mails, not HTML: the message encodes headers and body safely.
     autoescape=False,  # noqa: S701
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
@@ -85,7 +90,7 @@ def mint_magic_link(session: Session, household_id: int) -> str:
     return f"{settings.BASE_URL.rstrip('/')}/r/{token}"
 
 
-def render_mail(session: Session, mail: OutboxMail) -> EmailMessage | None:
+def render_mail(session: Session, mail: OutboxMail) -> Message | None:
     """Build the message, or None when there is nobody to send it to any more."""
     settings = get_settings()
     context: dict[str, Any] = dict(mail.context)
@@ -115,13 +120,16 @@ def render_mail(session: Session, mail: OutboxMail) -> EmailMessage | None:
         body = "".join(template.blocks["body"](ctx)).strip() + "\n"
     finally:
         i18n.current_language.reset(token)
-    message = EmailMessage()
+    # Built with the classic email API: the modern EmailMessage parses every header it is
+    # given, which cost 20 times as much (a plain-text UTF-8 mail needs none of it).
+    message = Message()
     message["From"] = settings.MAIL_FROM
     message["To"] = to_address
-    message["Subject"] = subject
+    message["Subject"] = Header(" ".join(subject.split()), "utf-8")  # type: ignore[assignment]
     message["Message-ID"] = make_msgid(domain="wijkwerf.be")
     message["X-Wijkwerf-Purpose"] = mail.purpose
-    message.set_content(body)
+    message["MIME-Version"] = "1.0"
+    message.set_payload(body, _UTF8_8BIT)
     return message
 
 
@@ -143,7 +151,7 @@ class Deliveries:
                 self._smtp.quit()
             self._smtp = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         scheme = self.url.scheme
         if scheme == "smtp":
             if self._smtp is None:
@@ -174,7 +182,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
     the leases run out and those mails are sent again: at least once, never lost.
     """
     settings = get_settings()
-    ready: list[tuple[int, EmailMessage]] = []
+    ready: list[tuple[int, Message]] = []
     with write_turn(engine.engine), \
             Session(engine, expire_on_commit=False) as session:
         statement = (
@@ -190,6 +198,11 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
         if not mails:
             return 0
         lease_until = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+        # The batch's households in one query; rendering finds them in the session (which holds
+        # them only weakly: keep the list).
+        household_ids = {mail.household_id for mail in mails if mail.household_id is not None}
+        households = session.exec(
+            select(Household).where(col(Household.id).in_(household_ids))).all()
         for mail in mails:
             assert mail.id is not None
             mail.attempts += 1
@@ -207,11 +220,13 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
             ready.append((mail.id, message))
         session.add_all(mails)
         session.commit()
+        del households
     # Each mail is marked sent right after its hand-off (one short UPDATE), so a crash can send
     # at most the mail in hand again, not the rest of the batch.
     failed: list[tuple[int, Exception]] = []
-    mark_sent = (update(OutboxMail).where(col(OutboxMail.id) == bindparam("mail_id"))
-                 .values(status=MailStatus.sent, sent_at=bindparam("sent_at")))
+    table = OutboxMail.__table__  # type: ignore[attr-defined]
+    mark_sent = (update(table).where(table.c.id == bindparam("mail_id"))
+                 .values(status=MailStatus.sent.value, sent_at=bindparam("sent_at")))
     with Deliveries(settings.MAIL_URL) as deliveries, Session(engine) as marks:
         for mail_id, message in ready:
             try:
@@ -221,8 +236,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
                 failed.append((mail_id, exc))
                 continue
             with write_turn(engine.engine):
-                marks.exec(mark_sent, params={  # type: ignore[call-overload]
-                    "mail_id": mail_id, "sent_at": utcnow()})
+                marks.connection().execute(mark_sent, {"mail_id": mail_id, "sent_at": utcnow()})
                 marks.commit()
     if failed:
         with write_turn(engine.engine), Session(engine, expire_on_commit=False) as session:
