@@ -115,3 +115,47 @@ def test_an_expired_page_is_built_once_while_other_visitors_wait(
         statuses = runner.submit(asyncio.run, twenty_visitors()).result()
     assert statuses == [200] * 20
     assert builds == ["drukwijk"]
+
+
+def test_a_page_past_its_fresh_half_is_served_while_one_request_refreshes_it(
+    client: TestClient, db_session: Session, cache_on: page_cache.MicroCache,
+) -> None:
+    campaign = make_campaign(db_session, slug="halfwijk")
+    offer = make_offer(db_session, campaign=campaign, capacity=10)
+    url = f"/wijken/halfwijk/aanbod/{offer.id}/tellers"
+    assert "0 van 10 plaatsen ingenomen" in client.get(url).text
+    make_participation(db_session, offer=offer)
+    db_session.commit()
+    time.sleep(cache_on.ttl / 2 + 0.02)  # stale but within the stated staleness
+    assert "0 van 10 plaatsen ingenomen" in client.get(url).text  # served, no waiting
+    deadline = time.monotonic() + cache_on.ttl
+    while "1 van 10 plaatsen ingenomen" not in client.get(url).text:
+        # the refresh that request started lands well before the entry would expire
+        assert time.monotonic() < deadline, "the stale page was never refreshed"
+        time.sleep(0.01)
+
+
+def test_fresh_hits_are_answered_before_routing_with_the_security_headers(
+    client: TestClient, db_session: Session, cache_on: page_cache.MicroCache,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.routers.pages import public
+
+    make_campaign(db_session, slug="snelwijk")
+    db_session.commit()
+    first = client.get("/wijken/snelwijk")
+    routed: list[str] = []
+    real_cached = public._cached
+
+    async def counting(request: Any, build: Any) -> Any:
+        routed.append(request.url.path)
+        return await real_cached(request, build)
+
+    monkeypatch.setattr(public, "_cached", counting)
+    second = client.get("/wijken/snelwijk")
+    assert routed == []
+    assert second.status_code == 200 and second.text.replace(
+        token_in(second.text), "") == first.text.replace(token_in(first.text), "")
+    for name in ("content-security-policy", "x-content-type-options", "referrer-policy",
+                 "x-frame-options", "vary"):
+        assert second.headers[name] == first.headers[name]

@@ -4,7 +4,12 @@ Public pages are the same for every visitor of a language except for the visitor
 so the rendered body is kept for one second and the token of the visitor who caused the render
 is swapped for the current visitor's. With one second of staleness at most, every worker and
 every instance stays correct without any invalidation message (DESIGN.md allows public counts
-to be one second stale). Hits do no database work and no thread hop.
+to be one second stale). Hits do no database work and no thread hop; `WebMiddleware` serves
+fresh hits before the request reaches the router.
+
+Age is counted from the moment the build started reading. In the first half of its life an
+entry is fresh; in the second half it is still served while one request rebuilds it in the
+background (so no visitor waits for a render under load); past `ttl` it is never served.
 """
 
 import asyncio
@@ -22,6 +27,15 @@ class CachedPage:
     status_code: int
     csrf_token: str
     stored_at: float
+
+    def fresh(self, ttl: float, now: float) -> bool:
+        return now - self.stored_at < ttl / 2
+
+
+def key_for(path: str, query: str, language: str, htmx: str) -> tuple[str, ...]:
+    """What a public page depends on besides the database: the same for the route and the
+    middleware."""
+    return (path, query, language, htmx)
 
 
 class MicroCache:
@@ -45,11 +59,16 @@ class MicroCache:
                 return None
             return page
 
-    def put(self, key: tuple[str, ...], body: str, status_code: int, csrf_token: str) -> None:
+    def put(self, key: tuple[str, ...], body: str, status_code: int, csrf_token: str,
+            started_at: float) -> None:
+        """Keep a page whose build started (read the database) at `started_at`."""
         if self.ttl <= 0:
             return
         with self._lock:
-            self._entries[key] = CachedPage(body, status_code, csrf_token, time.monotonic())
+            current = self._entries.get(key)
+            if current is not None and current.stored_at > started_at:
+                return  # a build that started later already stored its page
+            self._entries[key] = CachedPage(body, status_code, csrf_token, started_at)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

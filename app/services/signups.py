@@ -368,8 +368,8 @@ def _write_signups(
                 "purpose": "signup_confirmation", "household_id": household_id,
                 "recipient": None, "user_id": None, "locale": request.locale,
                 "context": {"campaign_name": campaign.name, "campaign_slug": campaign.slug,
-                            "offer_id": offer.id, "offer_title": offer.title, "status": status_value,
-                            "waitlist_position": position},
+                            "offer_id": offer.id, "offer_title": offer.title,
+                            "status": status_value, "waitlist_position": position},
                 "next_attempt_at": now, "created_at": now,
             })
         outcomes[index] = SignupReceipt(participation_id=participation_id,

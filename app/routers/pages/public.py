@@ -1,7 +1,10 @@
 """Public pages for residents: the open wijken, a wijk with its offers, an offer with the
 sign-up form (validated as you type with htmx, and working without JavaScript)."""
 
-from collections.abc import Callable
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +21,7 @@ from app.services.households import HOUSEHOLD_FIELDS
 from app.templating import csrf_token_of, html_response, redirect, render
 
 router = APIRouter(route_class=CommittingRoute)
+log = logging.getLogger(__name__)
 FORM_FIELDS = (*HOUSEHOLD_FIELDS, "quantity", "consent", "share_contact_with_contractor")
 # htmx stops polling when a poll answers 286.
 STOP_POLLING = 286
@@ -40,26 +44,60 @@ def _form_context(page: offers_public.OfferPage, values: dict[str, Any],
 
 async def _cached(request: Request, build: Callable[[Session], HTMLResponse]) -> Response:
     """Serve a public page from the micro-cache (at most PUBLIC_CACHE_SECONDS stale), or build
-    it on a read-only session in the thread pool. Hits touch neither the database nor a thread.
-    """
-    key = (request.url.path, request.url.query, i18n.current_language.get(),
-           request.headers.get("HX-Request", ""))
+    it on a read-only session in the thread pool. Hits touch neither the database nor a thread
+    (fresh ones are answered by WebMiddleware before they get here)."""
+    cache = page_cache.public_pages
+    key = page_cache.key_for(request.scope["path"],
+                             request.scope.get("query_string", b"").decode("latin-1"),
+                             i18n.current_language.get(), request.headers.get("HX-Request", ""))
     csrf_token = csrf_token_of(request)
-    hit = page_cache.public_pages.get(key)
-    if hit is None and page_cache.public_pages.ttl > 0:
+    hit = cache.get(key)
+    if hit is not None and not hit.fresh(cache.ttl, time.monotonic()):
+        lock = cache.build_lock(key)
+        if not lock.locked():  # one visitor's request rebuilds it; everyone gets this one
+            _background(_rebuild(request, build, key, csrf_token, lock))
+    elif hit is None and cache.ttl > 0:
         # One build per page at a time: when an entry expires under load, the other visitors
         # wait for that build instead of all rendering the same page at once.
-        async with page_cache.public_pages.build_lock(key):
-            hit = page_cache.public_pages.get(key)
+        async with cache.build_lock(key):
+            hit = cache.get(key)
             if hit is None:
-                response = await run_in_threadpool(_build_on_read_session, request, build)
-                if response.status_code in (200, STOP_POLLING):
-                    page_cache.public_pages.put(key, bytes(response.body).decode(),
-                                                response.status_code, csrf_token)
-                return response
+                return await _build_and_store(request, build, key, csrf_token)
     if hit is None:
         return await run_in_threadpool(_build_on_read_session, request, build)
     return html_response(page_cache.personalise(hit, csrf_token), status_code=hit.status_code)
+
+
+async def _build_and_store(request: Request, build: Callable[[Session], HTMLResponse],
+                           key: tuple[str, ...], csrf_token: str) -> HTMLResponse:
+    started_at = time.monotonic()
+    response = await run_in_threadpool(_build_on_read_session, request, build)
+    if response.status_code in (200, STOP_POLLING):
+        page_cache.public_pages.put(key, bytes(response.body).decode(),
+                                    response.status_code, csrf_token, started_at)
+    return response
+
+
+async def _rebuild(request: Request, build: Callable[[Session], HTMLResponse],
+                   key: tuple[str, ...], csrf_token: str, lock: asyncio.Lock) -> None:
+    """Refresh a page that is past its fresh half, while visitors get the stale one."""
+    async with lock:
+        hit = page_cache.public_pages.get(key)
+        if hit is not None and hit.fresh(page_cache.public_pages.ttl, time.monotonic()):
+            return  # another request refreshed it meanwhile
+        try:
+            await _build_and_store(request, build, key, csrf_token)
+        except Exception:  # the next visitor tries again; the page shows its error itself
+            log.exception("rebuilding %s failed", key[0])
+
+
+_rebuilds: set[asyncio.Task[None]] = set()
+
+
+def _background(build: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.get_running_loop().create_task(build)
+    _rebuilds.add(task)  # the loop keeps only a weak reference
+    task.add_done_callback(_rebuilds.discard)
 
 
 def _build_on_read_session(request: Request, build: Callable[[Session], HTMLResponse]
