@@ -634,7 +634,8 @@ def write_markdown(rows: list[Row], reference_runs: list[float], reference: floa
         "right before it "
         f"({config_text}). All bare runs, 1 worker: **{ref_text}**. "
         f"64 connections, 2 wrk threads; target rows are the median of {options.target_runs} "
-        f"run(s) of {options.duration} s, the others one run of {options.other_duration} s.",
+        f"run(s) of {options.duration} s, the others {options.runs} run(s) of "
+        f"{options.other_duration} s.",
         "",
         "| scenario | database | workers | req/s | % of bare ASGI | p50 | p99 | errors | notes |",
         "|---|---|---|---|---|---|---|---|---|",
