@@ -6,8 +6,10 @@ from app.models.campaign import Campaign, Offer, Partner, PriceTier
 from app.models.group import Batch, Group, GroupMember
 from app.models.household import (
     Household,
+    HouseholdProgress,
     Interest,
     InterestSubmission,
+    InterestTally,
     Participation,
     ParticipationEvent,
 )
@@ -16,7 +18,8 @@ from app.models.quote import PremiumRule, Quote, QuoteInvitation, QuoteLine, Quo
 
 __all__ = [
     "AuditEvent", "AuthSession", "Batch", "Campaign", "Contractor", "Group", "GroupMember",
-    "Household", "Interest", "InterestSubmission", "MagicLinkToken", "Offer", "Organisation",
-    "OutboxMail", "Participation", "ParticipationEvent", "Partner", "PremiumRule", "PriceTier",
-    "Quote", "QuoteInvitation", "QuoteLine", "QuoteRequest", "RateLimitHit", "User",
+    "Household", "HouseholdProgress", "Interest", "InterestSubmission", "InterestTally",
+    "MagicLinkToken", "Offer", "Organisation", "OutboxMail", "Participation",
+    "ParticipationEvent", "Partner", "PremiumRule", "PriceTier", "Quote", "QuoteInvitation",
+    "QuoteLine", "QuoteRequest", "RateLimitHit", "User",
 ]

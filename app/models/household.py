@@ -1,9 +1,10 @@
 """Households, their sign-ups (Participation) with status history, and klimaattafel answers."""
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import CheckConstraint, Index, UniqueConstraint, func, text
+from sqlmodel import Field, SQLModel, col
 
 from app.models.base import instant_field
 from app.models.enums import (
@@ -21,6 +22,13 @@ from app.models.enums import (
 )
 
 
+def _live_index(name: str, *columns: Any) -> Index:
+    """An index over the households that are not erased. It holds erased_at too: SQLite only
+    reads a partial index without the table when the index has every column the query names."""
+    live = text("erased_at IS NULL")
+    return Index(name, *columns, "erased_at", sqlite_where=live, postgresql_where=live)
+
+
 class Household(SQLModel, table=True):
     __table_args__ = (
         # One household per address within a campaign; erased households free their address.
@@ -36,7 +44,16 @@ class Household(SQLModel, table=True):
                         name="build_year"),
         CheckConstraint("energy_cost_cents_year IS NULL OR energy_cost_cents_year >= 0",
                         name="energy_cost"),
-        Index("ix_household_campaign_street", "campaign_id", "street", "house_number"),
+        # The staff list and the dashboard read a campaign's households that are not erased:
+        # partial indexes over those only (both databases use them for `erased_at IS NULL`),
+        # so the columns after campaign_id give the order. By name and by sign-up date (the
+        # list's other sorts), in street order (below the class: it has an expression), and
+        # one holding every column the list filters on (a filtered list's count, the text
+        # search and the social mix, without reading the rows).
+        _live_index("ix_household_campaign_live_name", "campaign_id", "name", "id"),
+        _live_index("ix_household_campaign_live_created", "campaign_id", "created_at", "id"),
+        _live_index("ix_household_campaign_live_filters", "campaign_id", "tenure", "life_phase",
+                    "budget_band", "profile", "street", "name", "email"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -69,6 +86,14 @@ class Household(SQLModel, table=True):
     updated_at: datetime = instant_field(default_now=True)
 
 
+# The list's default order, neighbours together: street, then shorter house numbers first ("2"
+# before "10"), then the number as text, the box, the id (household_queries._order); also the
+# street filter's options and participation per street.
+_live_index("ix_household_campaign_live_street", col(Household.campaign_id),
+            col(Household.street), func.length(col(Household.house_number)),
+            col(Household.house_number), col(Household.box), col(Household.id))
+
+
 class Participation(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("offer_id", "household_id"),
@@ -78,10 +103,15 @@ class Participation(SQLModel, table=True):
                         name="personal_offer"),
         CheckConstraint("offer_id IS NOT NULL OR group_id IS NOT NULL", name="target"),
         Index("ix_participation_offer_status", "offer_id", "status", "id"),
+        # A household's sign-ups by status (signed up or not, for every household of the
+        # dashboard) and, the other way round, the households with a measure and status (the
+        # list's sign-up filters).
+        Index("ix_participation_household_status", "household_id", "status", "measure"),
+        Index("ix_participation_measure_status", "measure", "status", "household_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    household_id: int = Field(foreign_key="household.id", index=True, ondelete="CASCADE")
+    household_id: int = Field(foreign_key="household.id", ondelete="CASCADE")
     offer_id: int | None = Field(default=None, foreign_key="offer.id", ondelete="CASCADE")
     # Quote-track sign-ups belong to a group rather than an offer.
     group_id: int | None = Field(
@@ -105,12 +135,12 @@ class ParticipationEvent(SQLModel, table=True):
     __table_args__ = (
         enum_check("to_status", ParticipationStatus),
         enum_check("from_status", ParticipationStatus, nullable=True),
+        # The funnel reads only which statuses each sign-up reached.
+        Index("ix_participation_event_participation_status", "participation_id", "to_status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    participation_id: int = Field(
-        foreign_key="participation.id", index=True, ondelete="CASCADE"
-    )
+    participation_id: int = Field(foreign_key="participation.id", ondelete="CASCADE")
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str = Field(max_length=16)
     occurred_on: date | None = None
@@ -124,9 +154,13 @@ class InterestSubmission(SQLModel, table=True):
     """One klimaattafel form as submitted; counts are per submission."""
 
     __tablename__ = "interest_submission"
+    # The dashboard counts the submissions of people who are not (yet) a household.
+    __table_args__ = (
+        Index("ix_interest_submission_campaign_household", "campaign_id", "household_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(foreign_key="campaign.id", index=True, ondelete="CASCADE")
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
     household_id: int | None = Field(
         default=None, foreign_key="household.id", index=True, ondelete="SET NULL"
     )
@@ -150,3 +184,37 @@ class Interest(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
     measure: str = Field(max_length=32)
     horizon: str = Field(max_length=4)
+
+
+class InterestTally(SQLModel, table=True):
+    """How many klimaattafel answers a campaign has per measure and horizon: the count of its
+    `interest` rows, kept exact by database triggers on `interest` (insert, update and delete,
+    created by migration 2026_11_27_5c0a1e7d3b21), so the dashboard and the public summary
+    read at most 36 rows instead of counting a million. Never written by the app itself."""
+
+    __tablename__ = "interest_tally"
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
+    measure: str = Field(primary_key=True, max_length=32)
+    horizon: str = Field(primary_key=True, max_length=4)
+    answers: int = 0
+
+
+class HouseholdProgress(SQLModel, table=True):
+    """Per household with at least one sign-up: whether one of them is not cancelled, and the
+    furthest funnel stage (stats.FUNNEL_STAGES, 1 = assigned ... 5 = completed; 0 = none) that
+    the status history of any of them reached. Kept exact by database triggers on
+    participation, participation_event and household (created by migration
+    2026_11_27_5c0a1e7d3b21), so the dashboard reads one narrow row per household instead of
+    every sign-up and status event. Never written by the app itself."""
+
+    __tablename__ = "household_progress"
+    __table_args__ = (
+        Index("ix_household_progress_campaign", "campaign_id", "signed_up", "stage",
+              "household_id"),
+    )
+
+    household_id: int = Field(foreign_key="household.id", primary_key=True, ondelete="CASCADE")
+    campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
+    signed_up: bool = False
+    stage: int = 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, or_
+from sqlalchemy import ColumnElement, func, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 
@@ -129,7 +129,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(campaign_id: int, filters: HouseholdFilters) -> list[ColumnElement[bool]]:
+def _contains(column: Any, pattern: str, dialect: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match. SQLite's LIKE already ignores the case of ASCII
+    letters, exactly the letters its lower() folds, so `x LIKE p` matches what
+    `lower(x) LIKE lower(p)` matches without lowering every row's text."""
+    if dialect == "sqlite":
+        return col(column).like(pattern, escape="\\")
+    return col(column).ilike(pattern, escape="\\")
+
+
+def _conditions(campaign_id: int, filters: HouseholdFilters,
+                dialect: str = "") -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = [
         col(Household.campaign_id) == campaign_id,
         col(Household.erased_at).is_(None),
@@ -141,18 +151,20 @@ def _conditions(campaign_id: int, filters: HouseholdFilters) -> list[ColumnEleme
         if value:
             conditions.append(getattr(Household, name) == value)
     if filters.measure or filters.status:
-        participation_conditions = [col(Participation.household_id) == col(Household.id)]
+        # The households with such a sign-up, from ix_participation_measure_status (no probe
+        # of every household's sign-ups).
+        signed_up = select_columns(col(Participation.household_id))
         if filters.measure:
-            participation_conditions.append(col(Participation.measure) == filters.measure)
+            signed_up = signed_up.where(col(Participation.measure) == filters.measure)
         if filters.status:
-            participation_conditions.append(col(Participation.status) == filters.status)
-        conditions.append(exists().where(*participation_conditions))
+            signed_up = signed_up.where(col(Participation.status) == filters.status)
+        conditions.append(col(Household.id).in_(signed_up))
     if filters.q and filters.q.strip():
         pattern = f"%{_escape_like(filters.q.strip())}%"
         conditions.append(or_(
-            col(Household.name).ilike(pattern, escape="\\"),
-            col(Household.email).ilike(pattern, escape="\\"),
-            col(Household.street).ilike(pattern, escape="\\"),
+            _contains(Household.name, pattern, dialect),
+            _contains(Household.email, pattern, dialect),
+            _contains(Household.street, pattern, dialect),
         ))
     if filters.has_email is True:
         conditions.append(col(Household.email).is_not(None))
@@ -160,6 +172,10 @@ def _conditions(campaign_id: int, filters: HouseholdFilters) -> list[ColumnEleme
     elif filters.has_email is False:
         conditions.append(or_(col(Household.email).is_(None), col(Household.email) == ""))
     return conditions
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def _order(sort: str) -> list[Any]:
@@ -221,7 +237,7 @@ def list_households(
                  object_id=campaign.id, organisation_id=campaign.organisation_id, ip=ip)
     sort = normalise_sort(sort)
     page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
-    conditions = _conditions(campaign.id, filters)
+    conditions = _conditions(campaign.id, filters, _dialect(session))
     total = session.exec(
         select(func.count(col(Household.id))).where(*conditions)
     ).one()
@@ -331,7 +347,7 @@ def export_households_csv(
 def _csv_chunks(
     session: Session, campaign_id: int, filters: HouseholdFilters, sort: str | None
 ) -> Iterator[str]:
-    conditions = _conditions(campaign_id, filters)
+    conditions = _conditions(campaign_id, filters, _dialect(session))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
 

@@ -8,13 +8,13 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.i18n import N_
-from app.models import Campaign, Household, Interest, InterestSubmission
+from app.models import Campaign, Household, Interest, InterestSubmission, InterestTally
 from app.models.enums import Role
 from app.services import campaigns as campaign_service
 from app.services.auth import Principal
 from app.services.errors import Invalid
 from app.services.labels import HORIZON_LABELS, MEASURE_LABELS  # noqa: F401
-from app.services.validation import email_address
+from app.services.validation import MSG_BAD_CHARACTER, email_address, has_bad_character
 
 # No figure about fewer households than this is ever shown (public results and energy median).
 MIN_GROUP_SIZE = 5
@@ -87,6 +87,12 @@ def submit_interests(
         errors["postcode"] = N_("Vul je postcode in.")
     if not street:
         errors["street"] = N_("Vul je straat in.")
+    for name, value, limit in (("postcode", postcode, 10), ("street", street, 200),
+                               ("email", email or "", 254)):
+        if len(value) > limit:
+            errors[name] = N_("Dit is te lang.")
+        elif has_bad_character(value):
+            errors[name] = MSG_BAD_CHARACTER
     if not errors:
         inside, failing_field = campaign_service.address_in_campaign(
             campaign, postcode=postcode, street=street
@@ -172,11 +178,12 @@ def own_latest_answers(session: Session, household_id: int | None,
 
 
 def interest_summary(session: Session, campaign: Campaign) -> list[SummaryCell]:
-    """Every measure × horizon, counted per submission; cells under MIN_GROUP_SIZE are None."""
+    """Every measure × horizon, counted per submission; cells under MIN_GROUP_SIZE are None.
+    The counts come from the tally the database keeps (InterestTally), not from counting every
+    answer."""
     rows = session.exec(
-        select(Interest.measure, Interest.horizon, func.count())
-        .where(Interest.campaign_id == campaign.id)
-        .group_by(Interest.measure, Interest.horizon)
+        select(InterestTally.measure, InterestTally.horizon, InterestTally.answers)
+        .where(InterestTally.campaign_id == campaign.id)
     ).all()
     counts = {(measure, horizon): count for measure, horizon, count in rows}
     cells = []

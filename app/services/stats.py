@@ -19,7 +19,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, distinct, func
+from sqlalchemy import ColumnElement, case, func, true, tuple_
 from sqlmodel import Session, col, select
 
 from app.i18n import N_, gettext
@@ -29,11 +29,11 @@ from app.models import (
     Group,
     GroupMember,
     Household,
-    Interest,
+    HouseholdProgress,
     InterestSubmission,
+    InterestTally,
     Offer,
     Participation,
-    ParticipationEvent,
 )
 from app.models.enums import ParticipationStatus as S
 from app.services.auth import Principal
@@ -78,88 +78,134 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _signed_up_ids(campaign_id: int) -> Any:
-    """Ids of the campaign's households with a sign-up that is not cancelled (a subquery)."""
-    return (
-        select(Participation.household_id)
-        .join(Household, col(Household.id) == col(Participation.household_id))
-        .where(Household.campaign_id == campaign_id, Participation.status != S.cancelled)
-    )
+# How many funnel stages a status shows were reached. The stages' status sets are nested (each
+# holds the next), so "reached stage k" is "reached a status of rank >= k". The database keeps
+# each household's furthest rank in HouseholdProgress with these same ranks (written out in the
+# migration that creates it; tests/test_scale_queries.py checks that they agree).
+STAGE_RANKS: dict[str, int] = {
+    status.value: sum(status in statuses for _key, _label, statuses in FUNNEL_STAGES)
+    for status in S
+}
+assert all(set(later) <= set(earlier) for (_k1, _l1, earlier), (_k2, _l2, later)
+           in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:], strict=False)), "funnel stages must nest"
 
 
-def _funnel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
-    households = session.exec(select(func.count()).select_from(Household).where(
+def _live_households(campaign_id: int) -> list[ColumnElement[bool]]:
+    return [col(Household.campaign_id) == campaign_id, col(Household.erased_at).is_(None)]
+
+
+def _count_households(session: Session, campaign_id: int) -> int:
+    """Every household of the campaign, erased ones included (they still are a dwelling)."""
+    return session.exec(select(func.count()).select_from(Household).where(
         Household.campaign_id == campaign_id)).one()
+
+
+def _signed_up(campaign_id: int) -> ColumnElement[int]:
+    """1 when the household (of the outer query) has a sign-up that is not cancelled, else 0:
+    a membership test in the campaign's signed-up households (from HouseholdProgress), which
+    the database builds once per query."""
+    signed_up = select(col(HouseholdProgress.household_id)).where(
+        col(HouseholdProgress.campaign_id) == campaign_id,
+        col(HouseholdProgress.signed_up) == true(),
+    )
+    return case((col(Household.id).in_(signed_up), 1), else_=0)
+
+
+def _funnel(session: Session, campaign_id: int, households: int) -> list[dict[str, Any]]:
     loose_submissions = session.exec(select(func.count()).select_from(InterestSubmission).where(
         InterestSubmission.campaign_id == campaign_id,
         col(InterestSubmission.household_id).is_(None))).one()
-    registered = session.exec(
-        select(func.count(distinct(col(Participation.household_id))))
-        .join(Household, col(Household.id) == col(Participation.household_id))
-        .where(Household.campaign_id == campaign_id)
-    ).one()
-    reached_columns = [
-        func.count(distinct(case(
-            (col(ParticipationEvent.to_status).in_([status.value for status in statuses]),
-             Participation.household_id),
-        ))).label(key)
-        for key, _label, statuses in FUNNEL_STAGES
-    ]
-    reached = session.exec(
-        select(*reached_columns)
-        .select_from(ParticipationEvent)
-        .join(Participation, col(Participation.id) == col(ParticipationEvent.participation_id))
-        .join(Household, col(Household.id) == col(Participation.household_id))
-        .where(Household.campaign_id == campaign_id)
-    ).one()
+    # Households with a sign-up by the furthest stage any of them reached (0: none got past
+    # registered or waitlisted), as the database keeps it in HouseholdProgress.
+    by_stage = dict(session.exec(
+        select(HouseholdProgress.stage, func.count())
+        .where(HouseholdProgress.campaign_id == campaign_id)
+        .group_by(col(HouseholdProgress.stage))
+    ).all())
     rows = [{"stage": "interest", "count": households + loose_submissions},
-            {"stage": "registered", "count": registered}]
-    rows += [{"stage": key, "count": int(reached[index] or 0)}  # type: ignore[index]
-             for index, (key, _label, _statuses) in enumerate(FUNNEL_STAGES)]
+            {"stage": "registered", "count": sum(by_stage.values())}]
+    rows += [{"stage": key, "count": sum(count for stage, count in by_stage.items()
+                                         if stage >= rank)}
+             for rank, (key, _label, _statuses) in enumerate(FUNNEL_STAGES, start=1)]
     return rows
 
 
-def _streets(session: Session, campaign_id: int) -> list[dict[str, Any]]:
-    signed_up = col(Household.id).in_(_signed_up_ids(campaign_id))
-    result = session.exec(
-        select(Household.street, func.count(),
-               func.sum(case((signed_up, 1), else_=0)))
-        .where(Household.campaign_id == campaign_id, col(Household.erased_at).is_(None))
-        .group_by(col(Household.street))
-        .order_by(col(Household.street))
-    ).all()
-    return [{"street": street, "households": total, "signed_up": int(joined or 0),
-             "share": _share(int(joined or 0), total)} for street, total, joined in result]
+@dataclass
+class _HouseholdCounts:
+    """The wijk's households that are not erased, and the signed-up ones among them, per street
+    (in the database's order of streets) and per value of each social-mix key."""
+
+    streets: list[tuple[str, int, int]] = field(default_factory=list)
+    mix: dict[str, dict[str | None, list[int]]] = field(
+        default_factory=lambda: {key: {} for key in MIX_KEYS})
+
+    def add_mix(self, key: str, value: str | None, every: int, joined: int) -> None:
+        counts = self.mix[key].setdefault(value, [0, 0])
+        counts[0] += every
+        counts[1] += joined
 
 
-def _mix(session: Session, campaign_id: int) -> dict[str, list[dict[str, Any]]]:
-    signed_up = col(Household.id).in_(_signed_up_ids(campaign_id))
+def _household_counts(session: Session, campaign_id: int) -> _HouseholdCounts:
+    """Each household is read once per grouping: on PostgreSQL one pass with GROUPING SETS
+    (street and each mix key); elsewhere one grouping by street and one by the combination of
+    the mix keys (both in the order of a covering index on SQLite, a few hundred rows)."""
+    street = col(Household.street)
+    columns = [col(getattr(Household, key)) for key in MIX_KEYS]
+    measures = (func.count(), func.sum(_signed_up(campaign_id)))
+    live = _live_households(campaign_id)
+    result = _HouseholdCounts()
+    if session.get_bind().dialect.name == "postgresql":
+        sets = func.grouping_sets(*(tuple_(column) for column in (street, *columns)))
+        rows = session.exec(
+            select(func.grouping(street, *columns), street, *columns, *measures)  # type: ignore[call-overload]
+            .where(*live).group_by(sets).order_by(street)
+        ).all()
+        for grouping, name, *values, every, joined in rows:
+            # GROUPING() has a bit set for each column *not* grouped on; street is the highest.
+            absent = [bool(grouping & (1 << (len(columns) - index)))
+                      for index in range(len(columns) + 1)]
+            if not absent[0]:
+                result.streets.append((name, every, int(joined or 0)))
+                continue
+            index = absent.index(False) - 1
+            result.add_mix(MIX_KEYS[index], values[index], every, int(joined or 0))
+        return result
+    result.streets = [(name, every, int(joined or 0)) for name, every, joined in session.exec(
+        select(street, *measures).where(*live).group_by(street).order_by(street)).all()]
+    for *values, every, joined in session.exec(
+        select(*columns, *measures).where(*live).group_by(*columns)  # type: ignore[call-overload]
+    ).all():
+        for key, value in zip(MIX_KEYS, values, strict=True):
+            result.add_mix(key, value, every, int(joined or 0))
+    return result
+
+
+def _streets(counts: _HouseholdCounts) -> list[dict[str, Any]]:
+    return [{"street": name, "households": total, "signed_up": joined,
+             "share": _share(joined, total)} for name, total, joined in counts.streets]
+
+
+def _mix(counts: _HouseholdCounts) -> dict[str, list[dict[str, Any]]]:
     mix: dict[str, list[dict[str, Any]]] = {}
     for key in MIX_KEYS:
-        column = getattr(Household, key)
-        result = session.exec(
-            select(column, func.count(), func.sum(case((signed_up, 1), else_=0)))
-            .where(Household.campaign_id == campaign_id, col(Household.erased_at).is_(None))
-            .group_by(column)
-        ).all()
-        total_all = sum(count for _value, count, _joined in result)
-        total_signed = sum(int(joined or 0) for _value, _count, joined in result)
+        total_all = sum(every for every, _joined in counts.mix[key].values())
+        total_signed = sum(joined for _every, joined in counts.mix[key].values())
         mix[key] = sorted(
-            ({"value": value, "all": count, "signed_up": int(joined or 0),
-              "share_all": _share(count, total_all),
-              "share_signed_up": _share(int(joined or 0), total_signed)}
-             for value, count, joined in result),
+            ({"value": value, "all": every, "signed_up": joined,
+              "share_all": _share(every, total_all),
+              "share_signed_up": _share(joined, total_signed)}
+             for value, (every, joined) in counts.mix[key].items()),
             key=lambda row: (row["value"] is None, row["value"] or ""),
         )
     return mix
 
 
 def _klimaattafel(session: Session, campaign_id: int) -> list[dict[str, Any]]:
+    """From the tally the database keeps per measure and horizon (see InterestTally)."""
     result = session.exec(
-        select(Interest.measure, Interest.horizon, func.count())
-        .where(Interest.campaign_id == campaign_id)
-        .group_by(col(Interest.measure), col(Interest.horizon))
-        .order_by(col(Interest.measure), col(Interest.horizon))
+        select(InterestTally.measure, InterestTally.horizon, InterestTally.answers)
+        .where(InterestTally.campaign_id == campaign_id, col(InterestTally.answers) > 0)
+        .order_by(col(InterestTally.measure), col(InterestTally.horizon))
     ).all()
     return [{"measure": measure, "horizon": horizon, "count": count}
             for measure, horizon, count in result]
@@ -184,7 +230,7 @@ def _offers(session: Session, campaign_id: int) -> list[dict[str, Any]]:
             for offer_id, title, measure, capacity, participants, waitlisted in result]
 
 
-def _lekp(session: Session, campaign_id: int) -> dict[str, Any]:
+def _lekp(session: Session, campaign_id: int, dwellings: int) -> dict[str, Any]:
     in_batch = (
         select(GroupMember.household_id)
         .join(Group, col(Group.id) == col(GroupMember.group_id))
@@ -195,24 +241,26 @@ def _lekp(session: Session, campaign_id: int) -> dict[str, Any]:
         select(func.count()).select_from(Participation)
         .join(Household, col(Household.id) == col(Participation.household_id))
         .where(Household.campaign_id == campaign_id, Participation.status == S.completed,
-               col(Participation.household_id).in_(in_batch))
+               col(Household.id).in_(in_batch))
     ).one()
-    dwellings = session.exec(select(func.count()).select_from(Household).where(
-        Household.campaign_id == campaign_id)).one()
     per_1000 = round(renovations * 1000 / dwellings, 1) if dwellings else None
     return {"collective_renovations": renovations, "dwellings": dwellings,
             "per_1000_dwellings": per_1000}
 
 
 def campaign_stats(session: Session, campaign: Campaign) -> CampaignStats:
+    """Every figure in a fixed number of aggregate queries (none reads a row per household
+    into Python, none counts the klimaattafel's answers one by one)."""
     assert campaign.id is not None
+    households = _count_households(session, campaign.id)
+    counts = _household_counts(session, campaign.id)
     return CampaignStats(
-        funnel=_funnel(session, campaign.id),
-        streets=_streets(session, campaign.id),
-        mix=_mix(session, campaign.id),
+        funnel=_funnel(session, campaign.id, households),
+        streets=_streets(counts),
+        mix=_mix(counts),
         klimaattafel=_klimaattafel(session, campaign.id),
         offers=_offers(session, campaign.id),
-        lekp=_lekp(session, campaign.id),
+        lekp=_lekp(session, campaign.id, households),
     )
 
 
