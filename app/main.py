@@ -62,8 +62,10 @@ def create_app(*, start_mail_sender: bool = True) -> FastAPI:
     async def service_error(request: Request, exc: ServiceError) -> Response:
         message = i18n.gettext(exc.message)
         if _is_api(request):
-            if exc.field and exc.status_code == 422:
-                detail: object = [{"loc": ["body", *exc.field.split(".")], "msg": message,
+            if exc.status_code == 422:
+                # Always FastAPI's list shape (as documented): the field named, else the body.
+                field = exc.field.split(".") if exc.field else []
+                detail: object = [{"loc": ["body", *field], "msg": message,
                                    "type": "value_error"}]
             else:
                 detail = message

@@ -10,6 +10,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app import i18n
@@ -236,7 +237,10 @@ class WebMiddleware:
                     return {"type": "http.request", "body": body, "more_body": False}
                 return {"type": "http.disconnect"}
 
-            form = await Request(scope, form_receive).form()
+            try:
+                form = await Request(scope, form_receive).form()
+            except HTTPException:  # no boundary, a broken part: not a form we can read
+                return replay, False
             value = form.get("csrf_token")
             presented = value if isinstance(value, str) else None
         return replay, csrf_token_valid(csrf_cookie, presented)

@@ -58,7 +58,21 @@ def csrf_token_for(csrf_cookie: str) -> str:
 def csrf_token_valid(csrf_cookie: str | None, presented: str | None) -> bool:
     if not csrf_cookie or not presented:
         return False
-    return hmac.compare_digest(csrf_token_for(csrf_cookie), presented)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    return hmac.compare_digest(csrf_token_for(csrf_cookie).encode(),
+                               presented.encode("utf-8", "surrogatepass"))
+
+
+# rate_limit_hit.key holds at most this many characters.
+MAX_RATE_LIMIT_KEY = 200
+
+
+def _stored_key(key: str) -> str:
+    """Keys carry what a visitor typed (an email address): one too long for the column, or with
+    a character the database cannot store, is kept as its hash (same key, same counter)."""
+    if len(key) <= MAX_RATE_LIMIT_KEY and key.isprintable():
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def hit_rate_limit(session: Session, key: str, *, limit: int, window_seconds: int) -> bool:
@@ -67,6 +81,7 @@ def hit_rate_limit(session: Session, key: str, *, limit: int, window_seconds: in
     Counters live in the database so that every worker and instance shares them. The upsert is
     atomic on both SQLite and PostgreSQL.
     """
+    key = _stored_key(key)
     window_start = int(time.time()) // window_seconds * window_seconds
     bind = session.get_bind()
     insert = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
@@ -86,6 +101,7 @@ def hit_rate_limit(session: Session, key: str, *, limit: int, window_seconds: in
 
 def rate_limited(session: Session, key: str, *, limit: int, window_seconds: int) -> bool:
     """True when `key` is already over `limit` in the current window, without counting."""
+    key = _stored_key(key)
     window_start = int(time.time()) // window_seconds * window_seconds
     count = session.exec(
         select(RateLimitHit.count).where(
@@ -96,6 +112,7 @@ def rate_limited(session: Session, key: str, *, limit: int, window_seconds: int)
 
 
 def reset_rate_limit(session: Session, key: str) -> None:
+    key = _stored_key(key)
     session.exec(  # type: ignore[call-overload]
         update(RateLimitHit).where(RateLimitHit.key == key).values(count=0)  # type: ignore[arg-type]
     )

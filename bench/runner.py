@@ -140,6 +140,8 @@ class Options:
     only: set[str] | None
     configs: list[tuple[str, int]]
     write_markdown: bool
+    # Run bench/scale.py (100,000 households, 1,000,000 interests) after the load scenarios.
+    scale: bool = False
     # Seconds kept free after a run for probing, settling and restarting a server.
     margin: float = 15.0
 
@@ -151,6 +153,9 @@ class Budget:
 
     def allows(self, seconds: float) -> bool:
         return time.monotonic() + seconds < self.deadline
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
 
     @property
     def elapsed(self) -> float:
@@ -173,6 +178,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--write", action="store_true",
                         help="write docs/BENCHMARKS.md even with --only or --configs")
     parser.add_argument("--no-write", action="store_true", help="never write docs/BENCHMARKS.md")
+    parser.add_argument("--scale", action=argparse.BooleanOptionalAction, default=None,
+                        help="the scale benchmark (100,000 households) after the load "
+                             "scenarios; default: on for a full run")
     args = parser.parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()} or None
     unknown = (only or set()) - set(BY_NAME)
@@ -190,11 +198,13 @@ def parse_args(argv: list[str] | None) -> Options:
     runs = args.runs or 1
     target_runs = args.runs or (1 if quick else 3)
     partial = only is not None or args.configs != parser.get_default("configs")
+    scale = args.scale if args.scale is not None else not (quick or partial)
     return Options(
         quick=quick, duration=duration, other_duration=other_duration, runs=runs,
         target_runs=target_runs,
         reference_runs=1 if quick else 2, warmup=0 if quick else 1,
-        budget=args.budget or (170.0 if quick else 560.0), only=only, configs=configs,
+        budget=args.budget or (170.0 if quick else 590.0), only=only, configs=configs,
+        scale=scale,
         write_markdown=not args.no_write and (args.write or not partial),
         margin=9.0 if quick else 15.0,
     )
@@ -588,9 +598,38 @@ def print_table(rows: list[Row], reference: float | None) -> None:
                 f"{'':>8} {'':>7}  {row.note}")
 
 
+def scale_section(scale_rows: list[dict[str, Any]]) -> list[str]:
+    """The scale benchmark's rows (bench/scale.py), or nothing when it did not run."""
+    if not scale_rows:
+        return []
+    lines = [
+        "## Scale: 100,000 households and 1,000,000 klimaattafel answers",
+        "",
+        "`bench/scale.py` (also `python -m bench.scale`) builds one organisation's wijk with "
+        "100,000 households (160 streets, 0.5 % erased), about 26 % signed up for one or two of "
+        "six offers with their status history, and 1,010,000 klimaattafel answers, in a fresh "
+        "database migrated with `wijkwerf migrate` and filled with bulk inserts. Each scenario "
+        "is requested 20 times over HTTP from `wijkwerf serve` (1 worker, a staff session): "
+        "'cold' is 20 different pages, 'warm' 20 repeats of one page after 3 warm-up requests. "
+        "Target: p95 under 300 ms (issue 6, point 7).",
+        "",
+        "| scenario | database | median | p95 | target | verdict | notes |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in scale_rows:
+        median = "—" if row.get("median_ms") is None else f"{row['median_ms']:,.1f} ms"
+        p95 = "—" if row.get("p95_ms") is None else f"{row['p95_ms']:,.1f} ms"
+        target = row.get("target_ms")
+        lines.append(f"| {row['scenario']} | {row['database']} | {median} | {p95} | "
+                     f"{'—' if target is None else f'< {target:,} ms'} | {row['verdict']} | "
+                     f"{row.get('note') or ''} |")
+    return [*lines, ""]
+
+
 def write_markdown(rows: list[Row], reference_runs: list[float], reference: float | None,
                    info: dict[str, str], options: Options, started: datetime, seconds: float,
-                   load: tuple[tuple[float, ...], tuple[float, ...]], skipped: list[str]) -> str:
+                   load: tuple[tuple[float, ...], tuple[float, ...]], skipped: list[str],
+                   scale_rows: list[dict[str, Any]] | None = None) -> str:
     verdicts = target_verdicts(rows)
     lines = [
         "# Benchmarks",
@@ -662,6 +701,7 @@ def write_markdown(rows: list[Row], reference_runs: list[float], reference: floa
         "to 64 requests in flight, which may be stored without an answer), and for the hot offer "
         "that registered sign-ups never exceed its capacity.",
         "",
+        *scale_section(scale_rows or []),
         "## Machine",
         "",
     ]
@@ -694,8 +734,9 @@ def write_markdown(rows: list[Row], reference_runs: list[float], reference: floa
         "10,000 households (about 500 match).",
         "- Each scenario is warmed up before it is measured (1 s of wrk; a few requests with "
         "--quick).",
-        "- `make bench` stops starting new runs when its time budget is spent (560 s; 170 s "
-        "with --quick) and kills the servers it started; such rows say `skipped (time budget)`. "
+        "- `make bench` stops starting new runs when its time budget is spent (590 s, of which "
+        f"{SCALE_RESERVE:.0f} s are kept for the scale benchmark; 170 s with --quick) and kills "
+        "the servers it started; such rows say `skipped (time budget)`. "
         "The configuration with the targets runs first, then PostgreSQL, then SQLite with "
         "1 worker.",
         "",
@@ -706,9 +747,14 @@ def write_markdown(rows: list[Row], reference_runs: list[float], reference: floa
 # --- main --------------------------------------------------------------------------------------
 
 
+# Seconds of the budget kept for the scale benchmark (SQLite about 60 s, PostgreSQL about 120 s
+# with its dataset build; measured over HTTP only).
+SCALE_RESERVE = 200.0
+
+
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    budget = Budget(options.budget)
+    budget = Budget(options.budget - (SCALE_RESERVE if options.scale else 0.0))
     started = datetime.now(UTC)
     load_start = os.getloadavg()
     wrk.ensure_wrk()
@@ -810,6 +856,20 @@ def main(argv: list[str] | None = None) -> int:
                 prepared = prepare_database(url, hot_needed)
             run_config(database, workers, prepared, options, budget, reference, log_dir, rows)
 
+        scale_rows: list[dict[str, Any]] = []
+        if options.scale:
+            from bench import scale
+
+            budget.deadline += SCALE_RESERVE
+            if budget.allows(70):
+                scale_rows += scale.run_scale("sqlite", min(75.0, budget.left() - 10),
+                                              in_process=False, log_dir=log_dir, log=log)
+            if pg_url is not None and budget.allows(100):
+                scale_rows += scale.run_scale("postgresql", min(120.0, budget.left() - 5),
+                                              pg_url=pg_url, in_process=False,
+                                              log_dir=log_dir, log=log)
+            scale.print_table(scale_rows, log)
+
         position = {config: n for n, config in enumerate(options.configs)}
         rows.sort(key=lambda row: position.get((row.database, row.workers), -1))
         ref = statistics.median(reference_runs) if reference_runs else None
@@ -833,14 +893,14 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         payload = {"started": started.isoformat(), "seconds": seconds, "options": asdict(options),
                    "machine": info, "reference_runs": reference_runs, "reference": ref,
-                   "rows": [asdict(r) for r in rows],
+                   "rows": [asdict(r) for r in rows], "scale": scale_rows,
                    "targets": [{k: v for k, v in t.items() if k != "row"} for t in verdicts]}
         (RESULTS_DIR / "latest.json").write_text(json.dumps(payload, indent=2, default=str))
         if options.write_markdown:
             load_end = os.getloadavg()
             BENCHMARKS_MD.write_text(write_markdown(
                 rows, reference_runs, ref, info, options, started, seconds,
-                (load_start, load_end), skipped))
+                (load_start, load_end), skipped, scale_rows))
             log(f"\nwrote {BENCHMARKS_MD.relative_to(ROOT)} and bench/results/latest.json "
                 f"in {seconds:.0f} s")
         else:

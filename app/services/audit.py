@@ -107,7 +107,13 @@ class AuditPage:
     page_size: int
 
 
+# Dates outside this range select the same events as its ends (the log starts after 2000), and
+# clamping keeps year 1 or 9999 from overflowing the conversion to UTC.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(9000, 1, 1)
+
+
 def _day_start(day: date) -> datetime:
+    day = min(max(day, EARLIEST_DAY), LATEST_DAY)
     return datetime.combine(day, time.min, tzinfo=BRUSSELS)
 
 
@@ -139,7 +145,7 @@ def list_events(
         conditions.append(col(AuditEvent.created_at) >= _day_start(filters.date_from))
     if filters.date_to:
         conditions.append(col(AuditEvent.created_at)
-                          < _day_start(filters.date_to + timedelta(days=1)))
+                          < _day_start(min(filters.date_to, LATEST_DAY) + timedelta(days=1)))
     total = session.exec(select(func.count()).select_from(AuditEvent).where(*conditions)).one()
     items = list(session.exec(
         select(AuditEvent).where(*conditions)

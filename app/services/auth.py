@@ -21,6 +21,7 @@ from app.security import (
     verify_password,
 )
 from app.services.errors import Invalid, RateLimited, Unauthorized
+from app.services.validation import has_bad_character
 
 LOGIN_WINDOW_SECONDS = 15 * 60
 LOGIN_FAILURES_PER_ACCOUNT = 5
@@ -61,7 +62,9 @@ def authenticate_user(
         raise RateLimited(
             N_("Te veel mislukte aanmeldpogingen. Probeer het over 15 minuten opnieuw.")
         )
-    user = session.exec(select(User).where(User.email == email)).first()
+    # Text no account can have (NUL, or longer than an address) is not looked up at all.
+    plausible = len(email) <= 254 and not has_bad_character(email)
+    user = session.exec(select(User).where(User.email == email)).first() if plausible else None
     failure: Unauthorized | None = None
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
         failure = Unauthorized(N_("Dit e-mailadres en wachtwoord horen niet bij elkaar."),

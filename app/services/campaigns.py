@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, or_, select
 
@@ -18,6 +18,7 @@ from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.status_flow import HOLDS_A_PLACE
+from app.services.validation import CleanInput
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 POSTCODE_RE = re.compile(r"^[1-9]\d{3}$")
@@ -40,7 +41,7 @@ CAMPAIGN_STATUS_LABELS: dict[str, str] = {
 }
 
 
-class PartnerIn(BaseModel):
+class PartnerIn(CleanInput):
     kind: PartnerKind
     name: str = Field(min_length=1, max_length=200)
     role: str = Field(default="", max_length=300)
@@ -75,7 +76,7 @@ def _check_streets(values: list[str]) -> list[str]:
     return list(dict.fromkeys(" ".join(value.split()) for value in values if value.strip()))
 
 
-class CampaignCreate(BaseModel):
+class CampaignCreate(CleanInput):
     """A new campaign, as POSTed to /api/v1/campaigns or the beheer form."""
 
     slug: str = Field(max_length=80)
@@ -112,7 +113,7 @@ class CampaignCreate(BaseModel):
         return value.strip()
 
 
-class CampaignUpdate(BaseModel):
+class CampaignUpdate(CleanInput):
     """Changes to a campaign: every field optional; `partners` replaces the whole list."""
 
     slug: str | None = Field(default=None, max_length=80)
@@ -340,10 +341,13 @@ def update_campaign(
                   changes.get("ends_on", campaign.ends_on))
     if "slug" in changes and changes["slug"] != campaign.slug:
         _check_slug_free(session, changes["slug"], except_id=campaign.id)
+    cleared = {"description": "", "streets": []}  # null clears these optional fields
     for name in ("slug", "name", "municipality", "description", "postcodes", "streets",
                  "starts_on", "ends_on", "status"):
         if name in changes:
             value = getattr(data, name)
+            if value is None and name in cleared:
+                value = cleared[name]
             setattr(campaign, name, value.strip() if isinstance(value, str) else value)
     if data.partners is not None:
         _replace_partners(session, campaign.id, data.partners)

@@ -1,7 +1,7 @@
 """Contractors (aannemers) of an organisation: creating them with a checked Belgian VAT
 number, email and phone, and listing them scoped to the caller's organisation."""
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -10,10 +10,15 @@ from app.models import Contractor
 from app.models.enums import Role
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
-from app.services.validation import belgian_vat_number, email_address, phone_number
+from app.services.validation import (
+    CleanInput,
+    belgian_vat_number,
+    email_address,
+    phone_number,
+)
 
 
-class ContractorCreate(BaseModel):
+class ContractorCreate(CleanInput):
     name: str = Field(max_length=200)
     vat_number: str = Field(max_length=40)
     email: str = Field(max_length=254)

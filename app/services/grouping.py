@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -28,6 +28,7 @@ from app.services.auth import Principal
 from app.services.campaigns import get_staff_campaign
 from app.services.errors import Invalid
 from app.services.status_flow import HOLDS_A_PLACE
+from app.services.validation import CleanInput, DbId
 
 GROUP_KEYS = ("life_phase", "budget_band", "profile", "tenure", "measure", "street")
 DEFAULT_MIN_SIZE = 5
@@ -240,13 +241,13 @@ def suggest_groups(
     return suggestion
 
 
-class SuggestRequest(BaseModel):
+class SuggestRequest(CleanInput):
     """The input of a suggestion (API body and HTML form alike)."""
 
     by: list[str] = Field(default_factory=list)
     min_size: int = Field(default=DEFAULT_MIN_SIZE, ge=1, le=MAX_GROUP_SIZE)
     max_size: int = Field(default=DEFAULT_MAX_SIZE, ge=1, le=MAX_GROUP_SIZE)
-    offer_id: int | None = None
+    offer_id: DbId | None = None
     measure: Measure | None = None
 
     @field_validator("by")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import func, true
 from sqlmodel import Session, col, delete, select
 
@@ -45,27 +45,28 @@ from app.services.grouping import (
 )
 from app.services.mail import queue_mail
 from app.services.status_flow import Actor, change_status
+from app.services.validation import CleanInput, DbId
 
 
-class GroupCreate(BaseModel):
+class GroupCreate(CleanInput):
     name: str = Field(min_length=1, max_length=200)
     kind: GroupKind = GroupKind.framework
-    offer_id: int | None = None
+    offer_id: DbId | None = None
     measure: Measure | None = None
-    household_ids: list[int] = Field(default_factory=list)
+    household_ids: list[DbId] = Field(default_factory=list)
     criteria: dict[str, str] = Field(default_factory=dict)
 
 
-class GroupUpdate(BaseModel):
+class GroupUpdate(CleanInput):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    add_household_ids: list[int] = Field(default_factory=list)
-    remove_household_ids: list[int] = Field(default_factory=list)
+    add_household_ids: list[DbId] = Field(default_factory=list)
+    remove_household_ids: list[DbId] = Field(default_factory=list)
     locked: bool | None = None
 
 
-class BatchCreate(BaseModel):
-    contractor_id: int
-    offer_id: int | None = None
+class BatchCreate(CleanInput):
+    contractor_id: DbId
+    offer_id: DbId | None = None
 
 
 @dataclass

@@ -15,7 +15,12 @@ from app.models.enums import BudgetBand, DwellingType, LifePhase, Profile, Tenur
 from app.services import postcodes
 from app.services.campaigns import address_in_campaign
 from app.services.errors import Invalid
-from app.services.validation import email_address, phone_number
+from app.services.validation import (
+    MSG_BAD_CHARACTER,
+    email_address,
+    has_bad_character,
+    phone_number,
+)
 
 EARLIEST_BUILD_YEAR = 1500
 # Field names, in form order; the API's `household` object and the HTML form use them alike.
@@ -95,6 +100,9 @@ def clean_household(
     for name, limit in MAX_LENGTHS.items():
         if len(values[name]) > limit:
             errors[name] = MSG_TOO_LONG
+    for name, value in values.items():
+        if has_bad_character(value):
+            errors[name] = MSG_BAD_CHARACTER
     if not values["name"]:
         errors["name"] = MSG_NAME
 

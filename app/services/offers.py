@@ -5,7 +5,7 @@ that cannot hurt residents, unless staff confirm the explained effect."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, col, delete, select
 
@@ -20,13 +20,18 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.labels import UNIT_LABELS  # noqa: F401  (re-exported for the pages)
 from app.services.pricing import Tier, current_tier
 from app.services.status_flow import HOLDS_A_PLACE, Actor, change_status
+from app.services.validation import CleanInput, DbId, instant_in_range
 
 VAT_RATES = (6, 21)
+# Upper bounds of what staff can enter: beyond them a number is a typing error (and would not
+# fit the database's integer columns).
+MAX_CAPACITY = 100_000
+MAX_UNIT_PRICE_CENTS = 100_000_000
 
 
-class PriceTierIn(BaseModel):
-    min_participants: int = Field(ge=0)
-    unit_price_cents: int = Field(ge=0)
+class PriceTierIn(CleanInput):
+    min_participants: int = Field(ge=0, le=MAX_CAPACITY)
+    unit_price_cents: int = Field(ge=0, le=MAX_UNIT_PRICE_CENTS)
 
 
 def tier_problem(tiers: list[PriceTierIn]) -> str | None:
@@ -56,7 +61,7 @@ def _check_tiers(value: list[PriceTierIn]) -> list[PriceTierIn]:
     return value
 
 
-class OfferCreate(BaseModel):
+class OfferCreate(CleanInput):
     """A new offer, as POSTed to /api/v1/campaigns/{slug}/offers or the beheer form."""
 
     measure: Measure
@@ -64,19 +69,24 @@ class OfferCreate(BaseModel):
     description: str = ""
     lot: str = Field(default="", max_length=40)
     procurement_reference: str = Field(default="", max_length=80)
-    contractor_id: int
+    contractor_id: DbId
     unit: Unit
     price_tiers: list[PriceTierIn]
     vat_rate: int = 6
-    capacity: int = Field(gt=0)
+    capacity: int = Field(gt=0, le=MAX_CAPACITY)
     signup_opens_at: AwareDatetime
     signup_closes_at: AwareDatetime
-    market_unit_price_cents: int | None = Field(default=None, ge=0)
+    market_unit_price_cents: int | None = Field(default=None, ge=0, le=MAX_UNIT_PRICE_CENTS)
 
     @field_validator("vat_rate")
     @classmethod
     def _vat(cls, value: int) -> int:
         return _check_vat(value)
+
+    @field_validator("signup_opens_at", "signup_closes_at")
+    @classmethod
+    def _moment(cls, value: datetime) -> datetime | None:
+        return instant_in_range(value)
 
     @field_validator("price_tiers")
     @classmethod
@@ -84,7 +94,7 @@ class OfferCreate(BaseModel):
         return _check_tiers(value)
 
 
-class OfferUpdate(BaseModel):
+class OfferUpdate(CleanInput):
     """Changes to an offer (all optional). `confirm: true` accepts a change that is worse for
     residents who already signed up, after its effect has been explained."""
 
@@ -93,20 +103,25 @@ class OfferUpdate(BaseModel):
     description: str | None = None
     lot: str | None = Field(default=None, max_length=40)
     procurement_reference: str | None = Field(default=None, max_length=80)
-    contractor_id: int | None = None
+    contractor_id: DbId | None = None
     unit: Unit | None = None
     price_tiers: list[PriceTierIn] | None = None
     vat_rate: int | None = None
-    capacity: int | None = Field(default=None, gt=0)
+    capacity: int | None = Field(default=None, gt=0, le=MAX_CAPACITY)
     signup_opens_at: AwareDatetime | None = None
     signup_closes_at: AwareDatetime | None = None
-    market_unit_price_cents: int | None = Field(default=None, ge=0)
+    market_unit_price_cents: int | None = Field(default=None, ge=0, le=MAX_UNIT_PRICE_CENTS)
     confirm: bool = False
 
     @field_validator("vat_rate")
     @classmethod
     def _vat(cls, value: int | None) -> int | None:
         return None if value is None else _check_vat(value)
+
+    @field_validator("signup_opens_at", "signup_closes_at")
+    @classmethod
+    def _moment(cls, value: datetime | None) -> datetime | None:
+        return instant_in_range(value)
 
     @field_validator("price_tiers")
     @classmethod
@@ -309,6 +324,9 @@ def update_offer(
         if required in changes and changes[required] is None:
             raise Invalid(N_("Vul dit veld in."), field=required)
     changes = {name: getattr(data, name) for name in changes}
+    for optional_text in ("description", "lot", "procurement_reference"):
+        if optional_text in changes and changes[optional_text] is None:
+            changes[optional_text] = ""  # null clears an optional text
     if "contractor_id" in changes:
         contractor_of_organisation(session, campaign.organisation_id, changes["contractor_id"])
     _check_window(changes.get("signup_opens_at", offer.signup_opens_at),
@@ -335,7 +353,9 @@ def update_offer(
     actor = Actor("staff", principal.user_id)
     new_capacity = changes.get("capacity")
     if new_capacity is not None:
-        for participation in registered[:max(0, counts.participants - new_capacity)]:
+        # The last to sign up go to the waitlist; moved oldest first, so that among themselves
+        # they keep their arrival order there too (the waitlist runs by status_changed_at).
+        for participation in reversed(registered[:max(0, counts.participants - new_capacity)]):
             change_status(session, participation, ParticipationStatus.waitlisted, actor=actor,
                           note=gettext("De capaciteit van het aanbod werd verlaagd."))
 

@@ -5,7 +5,7 @@ need the resident's action (visit planned, personal offer) mail the resident a m
 
 from datetime import date, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import exists
 from sqlmodel import Session, col, select
 
@@ -27,12 +27,13 @@ from app.services.status_flow import (
     check_transition,
     next_steps,
 )
+from app.services.validation import CleanInput
 
 # A personal offer without a stated deadline can be answered for this many days.
 PERSONAL_OFFER_DAYS = 30
 
 
-class StatusChange(BaseModel):
+class StatusChange(CleanInput):
     """A move to another status, with the date it happened (or is planned) and a note."""
 
     status: str = Field(max_length=16)

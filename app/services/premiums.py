@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import ValidationError, field_validator
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -19,12 +19,16 @@ from app.models.enums import IncomeCategory, Measure, PremiumKind, Role
 from app.services.auth import Principal
 from app.services.errors import Invalid, NotFound
 from app.services.pricing import percentage_of_cents, round_cents
+from app.services.validation import CleanInput
 
 ESTIMATE_NOTE = N_(
     "Schatting van de premie (Mijn VerbouwPremie) op basis van de regel die geldt op de datum "
     "van de offerte en je inkomenscategorie. Het echte bedrag hangt af van je aanvraag."
 )
 EXAMPLE_SOURCE = "https://www.vlaanderen.be/premies-voor-renovatie/mijn-verbouwpremie"
+# € 1 million: larger rates or caps are typing errors (and would not fit an integer column).
+MAX_AMOUNT_CENTS = 100_000_000
+MSG_TOO_LARGE = N_("Dit bedrag is te groot.")
 
 INCOME_CATEGORY_LABELS: dict[str, str] = {
     IncomeCategory.cat1: N_("Categorie 1 (hoogste inkomens)"),
@@ -96,7 +100,7 @@ def estimate(
 # --- staff CRUD ------------------------------------------------------------------------------
 
 
-class PremiumRuleInput(BaseModel):
+class PremiumRuleInput(CleanInput):
     """What staff fill in; `rate` is whole percent or cents per unit depending on `kind`."""
 
     measure: Measure
@@ -114,6 +118,8 @@ class PremiumRuleInput(BaseModel):
     def _rate(cls, value: int) -> int:
         if value < 0:
             raise ValueError(N_("Het bedrag of percentage mag niet negatief zijn."))
+        if value > MAX_AMOUNT_CENTS:
+            raise ValueError(MSG_TOO_LARGE)
         return value
 
     @field_validator("cap_cents")
@@ -121,6 +127,8 @@ class PremiumRuleInput(BaseModel):
     def _cap(cls, value: int | None) -> int | None:
         if value is not None and value < 0:
             raise ValueError(N_("Het plafond mag niet negatief zijn."))
+        if value is not None and value > MAX_AMOUNT_CENTS:
+            raise ValueError(MSG_TOO_LARGE)
         return value
 
     @field_validator("source_url")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from sqlmodel import Session, col, func, select
 
 from app.i18n import BRUSSELS, N_, format_instant, format_money, gettext
@@ -45,6 +45,7 @@ from app.services.errors import Conflict, Invalid, NotFound
 from app.services.labels import MEASURE_LABELS
 from app.services.mail import queue_mail
 from app.services.pricing import line_total_cents, split_by_shares, unit_price_cents, with_vat_cents
+from app.services.validation import CleanInput, DbId, instant_in_range
 
 REQUEST_STATUS_LABELS: dict[str, str] = {
     QuoteRequestStatus.open: N_("Open"),
@@ -77,16 +78,21 @@ def as_instant(value: datetime) -> datetime:
 # --- input models ----------------------------------------------------------------------------
 
 
-class QuoteRequestCreate(BaseModel):
+class QuoteRequestCreate(CleanInput):
     measure: Measure
     unit: Unit = Unit.m2
     description: str = Field(default="", max_length=5000)
     deadline: datetime
-    contractor_ids: list[int] = Field(min_length=1, max_length=20)
+    contractor_ids: list[DbId] = Field(min_length=1, max_length=20)
     market_unit_price_cents: int | None = Field(default=None, ge=0, le=100_000_000)
 
+    @field_validator("deadline")
+    @classmethod
+    def _deadline(cls, value: datetime) -> datetime | None:
+        return instant_in_range(value)
 
-class QuoteLineInput(BaseModel):
+
+class QuoteLineInput(CleanInput):
     description: str = Field(min_length=1, max_length=300)
     quantity: float = Field(gt=0, le=1_000_000)
     unit: Unit
@@ -101,7 +107,7 @@ class QuoteLineInput(BaseModel):
         return value
 
 
-class QuoteInput(BaseModel):
+class QuoteInput(CleanInput):
     lines: list[QuoteLineInput] = Field(min_length=1, max_length=100)
     vat_rate: Literal[6, 21]
     valid_until: date

@@ -34,6 +34,7 @@ from app.services import status_flow
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from app.services.households import HouseholdData, clean_household, fill_in_blanks
 from app.services.mail import queue_mail
+from app.services.validation import MAX_DB_INT
 
 log = logging.getLogger(__name__)
 
@@ -638,7 +639,9 @@ def confirmation_ref(participation_id: int) -> str:
 def participation_for_ref(session: Session, ref: str) -> tuple[Participation, Household] | None:
     """The sign-up behind a confirmation reference, or None when it is not a valid one."""
     id_text, _, signature = ref.partition(".")
-    if not id_text.isdigit() or not hmac.compare_digest(signature, _ref_signature(int(id_text))):
+    if not (id_text.isascii() and id_text.isdigit() and 0 < int(id_text) <= MAX_DB_INT):
+        return None
+    if not hmac.compare_digest(signature.encode(), _ref_signature(int(id_text)).encode()):
         return None
     row = session.exec(
         select(Participation, Household)

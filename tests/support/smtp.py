@@ -6,12 +6,19 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from tests.support.server import free_port
+
+
+def as_delivered(message: Message) -> EmailMessage:
+    """A rendered mail as its recipient's mail program reads it (headers and body decoded)."""
+    parsed = email.message_from_bytes(bytes(message), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def body_text(message: EmailMessage) -> str:

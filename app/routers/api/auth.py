@@ -6,11 +6,12 @@ from pydantic import BaseModel, Field
 from app.deps import CommittingRoute, SessionDep, client_ip
 from app.models.enums import Role
 from app.services import auth as auth_service
+from app.services.validation import CleanInput
 
 router = APIRouter(route_class=CommittingRoute, tags=["auth"])
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(CleanInput):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
     totp: str | None = Field(default=None, max_length=10, description="when two-step log-in is on")

@@ -9,7 +9,7 @@ from app.deps import CommittingRoute, SessionDep
 router = APIRouter(route_class=CommittingRoute, tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses={503: {"description": "The database is unreachable"}})
 def healthz(session: SessionDep) -> JSONResponse:
     """Is the server up and can it reach its database?"""
     try:

@@ -1,10 +1,10 @@
 """JSON API: public (see DESIGN.md's interface contract): offers with live counts, sign-up."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, Strict
 
 from app import i18n
 from app.deps import CommittingRoute, ReadSessionDep, signup_writer
@@ -65,7 +65,8 @@ class HouseholdIn(BaseModel):
 
 class SignupIn(BaseModel):
     household: HouseholdIn
-    quantity: float | None = None
+    # Strict: JSON `true` is not a quantity (lax mode would take it as 1.0); 45 is still fine.
+    quantity: Annotated[float, Strict()] | None = None
     consent: bool
     share_contact_with_contractor: bool = False
 

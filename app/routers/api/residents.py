@@ -17,6 +17,7 @@ from app.services import interests as interest_service
 from app.services import participation_status as status_service
 from app.services import residents as resident_service
 from app.services.auth import Principal
+from app.services.validation import CleanInput
 
 router = APIRouter(route_class=CommittingRoute, tags=["residents"])
 
@@ -24,7 +25,7 @@ LINK_REQUESTED = N_("Als dit e-mailadres bij ons bekend is, sturen we binnen enk
                   "nieuwe aanmeldlink.")
 
 
-class LinkRequest(BaseModel):
+class LinkRequest(CleanInput):
     email: str = Field(min_length=3, max_length=254)
 
 
@@ -32,7 +33,7 @@ class LinkRequested(BaseModel):
     detail: str
 
 
-class ResidentTokenRequest(BaseModel):
+class ResidentTokenRequest(CleanInput):
     token: str = Field(min_length=1, max_length=200)
 
 
@@ -85,7 +86,7 @@ class Me(BaseModel):
     interests: list[InterestPublic]
 
 
-class HouseholdUpdate(BaseModel):
+class HouseholdUpdate(CleanInput):
     """Any of the resident's details; absent fields stay as they are."""
 
     model_config = ConfigDict(extra="forbid")
@@ -113,7 +114,7 @@ class InterestAnswer(BaseModel):
     horizon: Horizon
 
 
-class InterestsSubmit(BaseModel):
+class InterestsSubmit(CleanInput):
     email: str | None = Field(default=None, max_length=254)
     postcode: str = Field(max_length=10)
     street: str = Field(max_length=200)
@@ -201,7 +202,7 @@ def withdraw(
     return _participation_public(view)
 
 
-class Decision(BaseModel):
+class Decision(CleanInput):
     decision: Literal["accept", "decline"]
 
 

@@ -24,8 +24,11 @@ from app.services import campaigns as campaign_service
 from app.services import contractors as contractor_service
 from app.services import offers as offer_service
 from app.services.auth import Principal
+from app.services.validation import MAX_DB_INT
 
 router = APIRouter(route_class=CommittingRoute, tags=["staff"])
+# Beyond this a page number only overflows the database's OFFSET (the pages cap it alike).
+MAX_PAGE = 1_000_000
 
 
 class PartnerOut(BaseModel):
@@ -223,7 +226,7 @@ def list_households(
     q: Annotated[str | None, Query(max_length=200)] = None,
     has_email: bool | None = None,
     sort: Annotated[str, Query(pattern=r"^-?(street|name|created_at)$")] = "street",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=household_queries.MAX_PAGE_SIZE)] = 50,
 ) -> HouseholdList:
     """A campaign's households, filtered, sorted and paginated."""
@@ -248,11 +251,11 @@ def list_audit_events(
     action: str | None = None,
     actor: Annotated[str | None, Query(max_length=254)] = None,
     object_type: str | None = None,
-    household_id: int | None = None,
+    household_id: Annotated[int | None, Query(ge=1, le=MAX_DB_INT)] = None,
     outcome: str | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=audit.MAX_PAGE_SIZE)] = 50,
 ) -> AuditList:
     """The audit log of the caller's organisation, newest first."""

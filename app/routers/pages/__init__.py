@@ -1,9 +1,11 @@
 """The HTML pages (Dutch by default)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from app.routers.guards import MAX_BODY_BYTES, lookable_input
 from app.routers.pages import aannemer, auth, beheer, beheer_groups, mijn, public
 
 router = APIRouter(include_in_schema=False)
 for module in (public, auth, mijn, beheer, beheer_groups, aannemer):
-    router.include_router(module.router)
+    router.include_router(module.router, dependencies=[Depends(lookable_input)],
+                          max_body_size=MAX_BODY_BYTES)

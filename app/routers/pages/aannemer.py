@@ -224,6 +224,15 @@ QUOTE_FIELD_MESSAGES = {
 }
 
 
+LINE_FIELD_MESSAGES = {
+    "description": N_("Beschrijf deze regel."),
+    "quantity": N_("Geef een hoeveelheid groter dan 0."),
+    "unit": N_("Kies een eenheid."),
+    "unit_price": N_("Geef een prijs in euro, bijvoorbeeld 118,50."),
+}
+TOO_LARGE = N_("Dit getal is te groot.")
+
+
 @router.post("/aannemer/offerteaanvragen/{quote_request_id}")
 def contractor_submit_quote(
     quote_request_id: int, request: Request, principal: WebContractor, session: SessionDep,
@@ -270,9 +279,17 @@ def contractor_submit_quote(
             quote_in = QuoteInput.model_validate(data)
         except ValidationError as exc:
             for error in exc.errors():
-                field = str(error["loc"][0])
-                if field != "lines":
+                loc = error["loc"]
+                field = str(loc[0])
+                if field == "lines" and len(loc) >= 3:  # one line's field: next to that input
+                    name = "unit_price" if loc[2] == "unit_price_cents" else str(loc[2])
+                    message = (TOO_LARGE if error["type"] == "less_than_equal"
+                               else LINE_FIELD_MESSAGES.get(name, INVALID))
+                    errors.setdefault(f"lines-{loc[1]}-{name}", message)
+                elif field != "lines":
                     errors.setdefault(field, QUOTE_FIELD_MESSAGES.get(field, INVALID))
+                else:
+                    errors.setdefault("lines", QUOTE_FIELD_MESSAGES["lines"])
     else:
         for field in ("vat_rate", "valid_until", "lead_time_weeks", "warranty_years"):
             if not str(data[field] or "").strip():

@@ -66,6 +66,7 @@ MSG_BY_TYPE = {
     "int_type": N_("Geef een geheel getal."),
     "greater_than": N_("Geef een getal groter dan 0."),
     "greater_than_equal": N_("Geef een getal van 0 of meer."),
+    "less_than_equal": N_("Dit getal is te groot."),
     "date_parsing": N_("Geef een datum."),
     "date_from_datetime_parsing": N_("Geef een datum."),
     "date_type": N_("Geef een datum."),
@@ -73,6 +74,8 @@ MSG_BY_TYPE = {
     "enum": N_("Kies een van de mogelijkheden."),
 }
 MSG_DATETIME = N_("Geef een datum en uur.")
+# An amount typed in euro above this is a typing error (offers allow € 1 million per unit).
+MAX_EUROS = Decimal(1_000_000)
 MSG_EURO = N_("Geef een bedrag in euro, bijvoorbeeld 120 of 108,50.")
 
 
@@ -156,8 +159,8 @@ def _parse_euro_cents(text: str) -> int | None:
         amount = Decimal(cleaned)
     except InvalidOperation:
         return None
-    if not amount.is_finite() or amount < 0:
-        return None
+    if not amount.is_finite() or amount < 0 or amount > MAX_EUROS:
+        return None  # (a huge one would also overflow the rounding below)
     return int((amount * 100).quantize(Decimal("1")))
 
 
