@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from app.db import get_read_session, get_session
 from app.models.enums import Role
-from app.services.auth import Principal, principal_for_token
+from app.services.auth import Principal, lookup_principal, touch_session
 from app.services.signup_writer import SignupWriter
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -80,27 +80,33 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
-def api_principal(request: Request, session: SessionDep) -> Principal | None:
+def api_principal(request: Request, session: ReadSessionDep) -> Principal | None:
     """The API takes no cookies: anonymous, or a bearer token."""
-    principal = principal_for_token(session, _bearer(request), kind="api")
-    _end_lookup(session)
-    return principal
+    return _principal(request, session, _bearer(request), "api")
 
 
-def web_principal(request: Request, session: SessionDep) -> Principal | None:
-    principal = principal_for_token(session, request.cookies.get(SESSION_COOKIE), kind="web")
-    _end_lookup(session)
+def web_principal(request: Request, session: ReadSessionDep) -> Principal | None:
+    principal = _principal(request, session, request.cookies.get(SESSION_COOKIE), "web")
     request.state.principal = principal
     return principal
 
 
-def _end_lookup(session: Session) -> None:
-    """Commit the session lookup before this dependency gives its thread back.
+def _principal(request: Request, session: Session, token: str | None,
+               kind: str) -> Principal | None:
+    """Look the caller up on a read-only session, so that logged-in pages that only read never
+    queue for SQLite's write lock; the session is marked as seen (once a minute at most) in a
+    short write of its own.
 
-    FastAPI runs every sync dependency and then the route in separate trips to the thread pool.
-    On SQLite the lookup's transaction holds the write lock (BEGIN IMMEDIATE); kept open across
-    the trip, the route could wait for a free thread while every thread waits for that lock."""
+    The read transaction ends before this dependency gives its thread back: FastAPI runs every
+    sync dependency and then the route in separate trips to the thread pool, and a transaction
+    held across them could wait for a thread while every thread waits for it."""
+    principal, stale_session_id = lookup_principal(session, token, kind=kind)
     session.commit()
+    if stale_session_id is not None:
+        with session_opener(request.app, get_session)() as writer:
+            touch_session(writer, stale_session_id)
+            writer.commit()
+    return principal
 
 
 MaybeApiPrincipal = Annotated[Principal | None, Depends(api_principal)]

@@ -105,9 +105,20 @@ def start_session(
 
 
 def principal_for_token(session: Session, token: str | None, *, kind: str) -> Principal | None:
-    """The principal behind a session cookie or bearer token, if it is live."""
+    """The principal behind a session cookie or bearer token, if it is live; marks the session
+    as seen (at most once a minute) in the caller's transaction."""
+    principal, stale_session_id = lookup_principal(session, token, kind=kind)
+    if stale_session_id is not None:
+        touch_session(session, stale_session_id)
+    return principal
+
+
+def lookup_principal(session: Session, token: str | None, *, kind: str
+                     ) -> tuple[Principal | None, int | None]:
+    """The live principal behind a token without writing anything, and the id of its session
+    when that is due to be marked as seen (`touch_session`), else None."""
     if not token:
-        return None
+        return None, None
     settings = get_settings()
     now = utcnow()
     auth = session.exec(
@@ -116,17 +127,15 @@ def principal_for_token(session: Session, token: str | None, *, kind: str) -> Pr
         )
     ).first()
     if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
-        return None
+        return None, None
     if kind == "web" and now - auth.last_seen_at > timedelta(minutes=settings.SESSION_IDLE_MINUTES):
-        return None
-    if now - auth.last_seen_at > _TOUCH_INTERVAL:
-        auth.last_seen_at = now
-        session.add(auth)
+        return None, None
     assert auth.id is not None
+    stale = auth.id if now - auth.last_seen_at > _TOUCH_INTERVAL else None
     if auth.user_id is not None:
         user = session.get(User, auth.user_id)
         if user is None or not user.is_active:
-            return None
+            return None, None
         return Principal(
             role=Role(user.role),
             session_id=auth.id,
@@ -134,13 +143,21 @@ def principal_for_token(session: Session, token: str | None, *, kind: str) -> Pr
             organisation_id=user.organisation_id,
             contractor_id=user.contractor_id,
             email=user.email,
-        )
+        ), stale
     if auth.household_id is not None:
         household = session.get(Household, auth.household_id)
         if household is None or household.erased_at is not None:
-            return None
-        return Principal(role=Role.resident, session_id=auth.id, household_id=household.id)
-    return None
+            return None, None
+        return Principal(role=Role.resident, session_id=auth.id, household_id=household.id), stale
+    return None, None
+
+
+def touch_session(session: Session, session_id: int) -> None:
+    """Mark a session as seen now (the idle timeout counts from here)."""
+    session.exec(  # type: ignore[call-overload]
+        update(AuthSession).where(AuthSession.id == session_id)  # type: ignore[arg-type]
+        .values(last_seen_at=utcnow())
+    )
 
 
 def end_session(session: Session, token: str | None) -> None:

@@ -81,14 +81,26 @@ def apply_rule(rule: PremiumRule, *, cost_incl_vat_cents: int, quantity: float |
     return max(0, min(amount, cost_incl_vat_cents))
 
 
+RuleCache = dict[tuple[int | None, str, str, date], PremiumRule | None]
+
+
 def estimate(
     session: Session, *, organisation_id: int | None, measure: str,
     income_category: str | None, on: date, cost_incl_vat_cents: int, quantity: float | None,
+    rules: RuleCache | None = None,
 ) -> PremiumEstimate:
+    """The premium on a cost. `rules` remembers the rules already looked up (a comparison asks
+    for the same few income categories for every member of a group)."""
     if not income_category:
         return PremiumEstimate(0, False, reason=N_("onbekend: geen inkomenscategorie"))
-    rule = rule_for(session, organisation_id=organisation_id, measure=measure,
-                    income_category=income_category, on=on)
+    key = (organisation_id, measure, income_category, on)
+    if rules is not None and key in rules:
+        rule = rules[key]
+    else:
+        rule = rule_for(session, organisation_id=organisation_id, measure=measure,
+                        income_category=income_category, on=on)
+        if rules is not None:
+            rules[key] = rule
     if rule is None:
         return PremiumEstimate(0, False, reason=N_("onbekend: geen premieregel voor deze datum"))
     if rule.kind == PremiumKind.per_unit and not quantity:

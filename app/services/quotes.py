@@ -490,11 +490,12 @@ def build_column(session: Session, request: QuoteRequest, organisation_id: int,
     shares = split_by_shares(total_incl, share_weights([m.quantity for m in members]))
     on = quote_date(quote)
     costs: list[MemberCost] = []
+    rules: premiums.RuleCache = {}
     for member, share in zip(members, shares, strict=True):
         estimate = premiums.estimate(
             session, organisation_id=organisation_id, measure=request.measure,
             income_category=member.household.income_category, on=on,
-            cost_incl_vat_cents=share, quantity=member.quantity,
+            cost_incl_vat_cents=share, quantity=member.quantity, rules=rules,
         )
         costs.append(MemberCost(member.household.id, share, estimate,  # type: ignore[arg-type]
                                 share - estimate.amount_cents))

@@ -7,7 +7,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.deps import CommittingRoute, CurrentResident, MaybeApiPrincipal, SessionDep, client_ip
+from app.deps import (
+    CommittingRoute,
+    CurrentResident,
+    MaybeApiPrincipal,
+    ReadSessionDep,
+    SessionDep,
+    client_ip,
+)
 from app.i18n import N_, gettext
 from app.models import Household
 from app.models.enums import Horizon, Measure, Role
@@ -180,7 +187,7 @@ def log_in_resident(
 
 
 @router.get("/me")
-def read_me(principal: CurrentResident, session: SessionDep) -> Me:
+def read_me(principal: CurrentResident, session: ReadSessionDep) -> Me:
     """The resident's household, sign-ups (with waitlist position) and klimaattafel answers."""
     return _me(session, principal)
 

@@ -14,6 +14,7 @@ from app.deps import (
     CommittingRoute,
     FormFields,
     MaybeWebPrincipal,
+    ReadSessionDep,
     SessionDep,
     WebResident,
     client_ip,
@@ -153,7 +154,7 @@ def _mijn_page(
 
 
 @router.get("/mijn")
-def mijn(request: Request, principal: WebResident, session: SessionDep) -> Response:
+def mijn(request: Request, principal: WebResident, session: ReadSessionDep) -> Response:
     """The resident's sign-ups, details, energy bill and klimaattafel answers."""
     return _mijn_page(request, session, principal)
 
