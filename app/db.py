@@ -93,13 +93,17 @@ _turn_files: dict[str, int] = {}
 
 
 @contextmanager
-def write_turn(engine: Engine | None = None) -> Iterator[None]:
+def write_turn(engine: Engine | None = None, *, background: bool = False) -> Iterator[None]:
     """Take turns with the other writer threads of every process on this SQLite file.
 
     A blocking file lock (`flock`) hands the turn to the next waiting writer the moment it is
     released, where SQLite's busy handler polls with sleeps of up to 100 ms. Used around the
     batched writers (sign-ups, mail); other writers still rely on the busy timeout, and the
-    lock on the database itself stays SQLite's. PostgreSQL needs no turns."""
+    lock on the database itself stays SQLite's. PostgreSQL needs no turns.
+
+    A `background` writer (the mail sender) lets this process's foreground writer (the sign-up
+    writer, whose requests are waiting for their answer) go first: it waits while one wants a
+    turn, for at most BACKGROUND_PATIENCE seconds."""
     engine = engine or get_engine()
     database = make_url(str(engine.url)).database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
@@ -110,15 +114,31 @@ def write_turn(engine: Engine | None = None) -> Iterator[None]:
         descriptor = _turn_files.get(path)
         if descriptor is None:
             descriptor = _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    # One turn per process at a time (flock is per open file, shared by this process' threads).
-    with _process_turn:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    global _foreground_writers
+    with _foreground_changed:
+        if background:
+            _foreground_changed.wait_for(lambda: _foreground_writers == 0,
+                                         timeout=BACKGROUND_PATIENCE)
+        else:
+            _foreground_writers += 1
+    try:
+        # One turn per process at a time (flock is per open file, shared by its threads).
+        with _process_turn:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        if not background:
+            with _foreground_changed:
+                _foreground_writers -= 1
+                _foreground_changed.notify_all()
 
 
+BACKGROUND_PATIENCE = 0.5
+_foreground_writers = 0
+_foreground_changed = threading.Condition()
 _process_turn = threading.Lock()
 
 

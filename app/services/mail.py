@@ -183,7 +183,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
     """
     settings = get_settings()
     ready: list[tuple[int, Message]] = []
-    with write_turn(engine.engine), \
+    with write_turn(engine.engine, background=True), \
             Session(engine, expire_on_commit=False) as session:
         statement = (
             select(OutboxMail)
@@ -235,11 +235,12 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
                 log.warning("mail %s failed: %s", mail_id, exc)
                 failed.append((mail_id, exc))
                 continue
-            with write_turn(engine.engine):
+            with write_turn(engine.engine, background=True):
                 marks.connection().execute(mark_sent, {"mail_id": mail_id, "sent_at": utcnow()})
                 marks.commit()
     if failed:
-        with write_turn(engine.engine), Session(engine, expire_on_commit=False) as session:
+        with write_turn(engine.engine, background=True), \
+                Session(engine, expire_on_commit=False) as session:
             for mail_id, error in failed:
                 failing = session.get(OutboxMail, mail_id)
                 if failing is not None:
