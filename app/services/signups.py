@@ -422,6 +422,7 @@ class _HouseholdIds(dict[tuple[int, str], int]):
     def __init__(self) -> None:
         super().__init__()
         self.with_email: set[int] = set()
+        self.created: set[int] = set()  # made by this batch: no sign-ups stored yet
 
     def has_email(self, household_id: int) -> bool:
         return household_id in self.with_email
@@ -467,6 +468,7 @@ def _households_for(
             ).all()
             for household_id, key, email in created:
                 result[(campaign_id, key)] = household_id
+                result.created.add(household_id)
                 if email:
                     result.with_email.add(household_id)
             missing = [row["address_key"] for row in new_rows
@@ -498,8 +500,11 @@ def _households_for(
 def _existing_pairs(
     session: Session, todo: list[tuple[int, PreparedSignup]], households: _HouseholdIds
 ) -> set[tuple[int, int]]:
-    """(offer id, household id) of the sign-ups already stored for these households."""
-    household_ids = set(households.values())
+    """(offer id, household id) of the sign-ups already stored for these households (the ones
+    this batch created have none: with a rush of new addresses, no query at all)."""
+    household_ids = set(households.values()) - households.created
+    if not household_ids:
+        return set()
     offer_ids = {item.request.offer_id for _, item in todo}
     rows = session.exec(
         select(Participation.offer_id, Participation.household_id).where(
