@@ -194,7 +194,7 @@ def parse_args(argv: list[str] | None) -> Options:
         configs.append((database, int(workers)))
     quick = args.quick
     duration = args.duration or (3 if quick else 8)
-    other_duration = args.duration or (3 if quick else 5)
+    other_duration = args.duration or (3 if quick else 4)
     runs = args.runs or 1
     target_runs = args.runs or (1 if quick else 3)
     partial = only is not None or args.configs != parser.get_default("configs")
@@ -747,9 +747,9 @@ def write_markdown(rows: list[Row], reference_runs: list[float], reference: floa
 # --- main --------------------------------------------------------------------------------------
 
 
-# Seconds of the budget kept for the scale benchmark (SQLite about 100 s, PostgreSQL about 110 s
+# Seconds of the budget kept for the scale benchmark (SQLite about 95 s, PostgreSQL about 105 s
 # with its dataset build; measured over HTTP only).
-SCALE_RESERVE = 215.0
+SCALE_RESERVE = 205.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -862,10 +862,10 @@ def main(argv: list[str] | None = None) -> int:
 
             budget.deadline += SCALE_RESERVE
             if budget.allows(70):
-                scale_rows += scale.run_scale("sqlite", min(100.0, budget.left() - 10),
+                scale_rows += scale.run_scale("sqlite", min(95.0, budget.left() - 10),
                                               in_process=False, log_dir=log_dir, log=log)
             if pg_url is not None and budget.allows(100):
-                scale_rows += scale.run_scale("postgresql", min(110.0, budget.left() - 5),
+                scale_rows += scale.run_scale("postgresql", min(105.0, budget.left() - 5),
                                               pg_url=pg_url, in_process=False,
                                               log_dir=log_dir, log=log)
             scale.print_table(scale_rows, log)
