@@ -20,7 +20,9 @@ from tests.factories import make_campaign, make_offer, make_participation
 def cache_on() -> Iterator[page_cache.MicroCache]:
     cache = page_cache.public_pages
     cache.clear()
-    cache.ttl = 0.5
+    # Fresh for a second: long enough that a slow first build (PostgreSQL, a busy machine)
+    # still leaves the next request a fresh hit.
+    cache.ttl = 2.0
     yield cache
     cache.ttl = 0
     cache.clear()
