@@ -125,18 +125,6 @@ def parse_quantity(raw: Any) -> tuple[float | None, dict[str, str]]:
     return value, {}
 
 
-def get_public_offer(session: Session, offer_id: int) -> tuple[Offer, Campaign]:
-    """An offer of a published (open or closed) campaign; drafts answer NotFound."""
-    row = session.exec(
-        select(Offer, Campaign)
-        .join(Campaign, col(Campaign.id) == Offer.campaign_id)
-        .where(Offer.id == offer_id, Campaign.status != CampaignStatus.draft)
-    ).first()
-    if row is None:
-        raise NotFound(MSG_OFFER_NOT_FOUND)
-    return row[0], row[1]
-
-
 def ensure_signup_open(offer: Offer, campaign: Campaign) -> None:
     """Refuse (409) outside the sign-up window or when the wijk is not open."""
     now = utcnow()
