@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from typing import Any
 
 from app.config import PROJECT_ROOT, ConfigurationError, get_settings
 
@@ -59,18 +60,18 @@ def print_demo_logins(logins: list[tuple[str, str, str]]) -> None:
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    uvicorn.run(
-        "app.main:app",
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        access_log=args.access_log,
+    from app.serving import run_workers
+
+    options: dict[str, Any] = {
+        "host": args.host, "port": args.port, "workers": args.workers, "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips, "access_log": args.access_log,
         # Workers that start slowly on a busy machine must not be killed as dead.
-        timeout_worker_healthcheck=30,
-        log_level="info",
-    )
+        "timeout_worker_healthcheck": 30, "log_level": "info",
+    }
+    if args.workers > 1:
+        run_workers(uvicorn.Config("app.main:app", **options))
+    else:
+        uvicorn.run("app.main:app", **options)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,8 @@
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -93,7 +94,8 @@ _turn_files: dict[str, int] = {}
 
 
 @contextmanager
-def write_turn(engine: Engine | None = None, *, background: bool = False) -> Iterator[None]:
+def write_turn(engine: Engine | None = None, *, background: bool = False,
+               while_waiting: Callable[[], None] | None = None) -> Iterator[None]:
     """Take turns with the other writer threads of every process on this SQLite file.
 
     A blocking file lock (`flock`) hands the turn to the next waiting writer the moment it is
@@ -103,7 +105,12 @@ def write_turn(engine: Engine | None = None, *, background: bool = False) -> Ite
 
     A `background` writer (the mail sender) lets this process's foreground writer (the sign-up
     writer, whose requests are waiting for their answer) go first: it waits while one wants a
-    turn, for at most BACKGROUND_PATIENCE seconds."""
+    turn, for at most BACKGROUND_PATIENCE seconds.
+
+    `while_waiting` is called over and over while another process has the turn, and waits
+    briefly itself (a millisecond or so) before the next try: the sign-up writer uses the wait
+    to take in and validate the sign-ups that keep arriving, so its turn writes them all and its
+    process's event loop is quiet while it writes."""
     engine = engine or get_engine()
     database = make_url(str(engine.url)).database if engine.dialect.name == "sqlite" else None
     if not database or database == ":memory:":
@@ -124,7 +131,7 @@ def write_turn(engine: Engine | None = None, *, background: bool = False) -> Ite
     try:
         # One turn per process at a time (flock is per open file, shared by its threads).
         with _process_turn:
-            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            _take_turn(descriptor, while_waiting)
             try:
                 yield
             finally:
@@ -136,10 +143,34 @@ def write_turn(engine: Engine | None = None, *, background: bool = False) -> Ite
                 _foreground_changed.notify_all()
 
 
+def _take_turn(descriptor: int, while_waiting: Callable[[], None] | None) -> None:
+    if while_waiting is None:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        return
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            while_waiting()
+
+
 BACKGROUND_PATIENCE = 0.5
 _foreground_writers = 0
 _foreground_changed = threading.Condition()
 _process_turn = threading.Lock()
+_last_foreground_write = 0.0
+
+
+def mark_foreground_write() -> None:
+    """A foreground writer (the sign-up writer) just wrote: background work may hold back."""
+    global _last_foreground_write
+    _last_foreground_write = time.monotonic()
+
+
+def foreground_wrote_within(seconds: float) -> bool:
+    """Whether this process's foreground writer wrote in the last `seconds`."""
+    return time.monotonic() - _last_foreground_write < seconds
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from app import i18n
 from app.config import get_settings
-from app.db import write_turn
+from app.db import foreground_wrote_within, write_turn
 from app.models import Household, MagicLinkToken, OutboxMail, User
 from app.models.base import utcnow
 from app.models.enums import MailStatus
@@ -36,6 +36,12 @@ log = logging.getLogger("wijkwerf.mail")
 _UTF8_8BIT = Charset("utf-8")
 _UTF8_8BIT.body_encoding = None  # type: ignore[assignment]
 MAX_ATTEMPTS = 8
+# While this process's sign-up writer wrote in the last RUSH_QUIET seconds, the sender leaves
+# the machine to the sign-ups: it sends only once the oldest due mail has waited RUSH_MAX_DELAY
+# seconds, so a burst is answered first and its confirmation mails follow right after it (and
+# under a rush that lasts, mails go out about RUSH_MAX_DELAY seconds late, never later).
+RUSH_QUIET = 0.25
+RUSH_MAX_DELAY = 15.0
 # Mails whose template offers the resident a magic link to /mijn.
 MAGIC_LINK_PURPOSES = {"signup_confirmation", "magic_link", "waitlist_promoted", "status_update",
                        "personal_offer", "quote_comparison"}
@@ -78,20 +84,26 @@ def queue_mail(
 
 def mint_magic_link(session: Session, household_id: int) -> str:
     """A fresh single-use log-in link; only its hash is stored."""
+    link, token = _new_magic_link(household_id)
+    session.add(token)
+    return link
+
+
+def _new_magic_link(household_id: int) -> tuple[str, MagicLinkToken]:
     settings = get_settings()
     token = new_token()
-    session.add(
-        MagicLinkToken(
-            token_hash=token_hash(token),
-            household_id=household_id,
-            expires_at=utcnow() + timedelta(minutes=settings.MAGIC_LINK_MINUTES),
-        )
+    row = MagicLinkToken(
+        token_hash=token_hash(token),
+        household_id=household_id,
+        expires_at=utcnow() + timedelta(minutes=settings.MAGIC_LINK_MINUTES),
     )
-    return f"{settings.BASE_URL.rstrip('/')}/r/{token}"
+    return f"{settings.BASE_URL.rstrip('/')}/r/{token}", row
 
 
-def render_mail(session: Session, mail: OutboxMail) -> Message | None:
-    """Build the message, or None when there is nobody to send it to any more."""
+def render_mail(session: Session, mail: OutboxMail,
+                tokens: list[MagicLinkToken] | None = None) -> Message | None:
+    """Build the message, or None when there is nobody to send it to any more. A magic link's
+    token is added to `session`, or to `tokens` for the caller to store."""
     settings = get_settings()
     context: dict[str, Any] = dict(mail.context)
     context["base_url"] = settings.BASE_URL.rstrip("/")
@@ -103,7 +115,12 @@ def render_mail(session: Session, mail: OutboxMail) -> Message | None:
         to_address = household.email
         context["household"] = household
         if mail.purpose in MAGIC_LINK_PURPOSES:
-            context["magic_link"] = mint_magic_link(session, household.id)  # type: ignore[arg-type]
+            assert household.id is not None
+            if tokens is None:
+                context["magic_link"] = mint_magic_link(session, household.id)
+            else:
+                context["magic_link"], token_row = _new_magic_link(household.id)
+                tokens.append(token_row)
             context["magic_link_minutes"] = settings.MAGIC_LINK_MINUTES
     elif mail.user_id is not None:
         user = session.get(User, mail.user_id)
@@ -171,33 +188,36 @@ class Deliveries:
             print(message.as_string(), flush=True)  # noqa: T201
 
 
-def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
-    """Send what is due, up to `limit` mails in one batch; returns how many were handled.
+def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
+                   waited_at_least: float | None = None) -> int:
+    """Send what is due, up to `limit` mails in one batch; returns how many were handled. With
+    `waited_at_least`, nothing is sent unless the oldest due mail was queued that many seconds
+    ago.
 
-    A sender claims the batch with row locks (SKIP LOCKED on PostgreSQL, the write lock on
-    SQLite) and takes a lease on each mail (`next_attempt_at` moves MAIL_LEASE_SECONDS ahead),
-    then commits the leases together with any magic-link tokens the rendering minted, and only
-    then hands the mails to the mail server. So no other sender takes them meanwhile, and a link
-    in a mail that left always works. A crash between the hand-off and marking them sent means
-    the leases run out and those mails are sent again: at least once, never lost.
+    1. The due mails are read and rendered on a read-only session: no write lock is held while
+       templates render, so sign-ups are not kept waiting.
+    2. One short write claims them: an UPDATE that takes a lease on each mail that is still
+       pending (`next_attempt_at` moves MAIL_LEASE_SECONDS ahead) and returns the ids it got;
+       a mail another sender claimed meanwhile is not returned and not sent. The same
+       transaction stores the magic-link tokens of the claimed mails, so a link in a mail that
+       left always works.
+    3. Each mail is handed to the mail server and then marked sent. A crash between the two
+       means the lease runs out and that mail is sent again: at least once, never lost.
     """
     settings = get_settings()
-    ready: list[tuple[int, Message]] = []
-    with write_turn(engine.engine, background=True), \
-            Session(engine, expire_on_commit=False) as session:
-        statement = (
+    now = utcnow()
+    reader = engine.execution_options(read_only=True) if isinstance(engine, Engine) else engine
+    rendered: dict[int, tuple[Message | None, list[MagicLinkToken], Exception | None]] = {}
+    with Session(reader, expire_on_commit=False) as session:
+        mails = session.exec(
             select(OutboxMail)
-            .where(OutboxMail.status == MailStatus.pending,
-                   OutboxMail.next_attempt_at <= utcnow())
+            .where(OutboxMail.status == MailStatus.pending, OutboxMail.next_attempt_at <= now)
             .order_by(OutboxMail.id)  # type: ignore[arg-type]
             .limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            statement = statement.with_for_update(skip_locked=True)
-        mails = session.exec(statement).all()
-        if not mails:
+        ).all()
+        if not mails or (waited_at_least is not None and
+                         (now - mails[0].created_at).total_seconds() < waited_at_least):
             return 0
-        lease_until = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
         # The batch's households in one query; rendering finds them in the session (which holds
         # them only weakly: keep the list).
         household_ids = {mail.household_id for mail in mails if mail.household_id is not None}
@@ -205,26 +225,42 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
             select(Household).where(col(Household.id).in_(household_ids))).all()
         for mail in mails:
             assert mail.id is not None
-            mail.attempts += 1
-            mail.next_attempt_at = lease_until
+            tokens: list[MagicLinkToken] = []
             try:
-                message = render_mail(session, mail)
+                rendered[mail.id] = (render_mail(session, mail, tokens), tokens, None)
             except Exception as exc:  # a broken template must not stop the other mails
                 log.warning("mail %s could not be rendered: %s", mail.id, exc)
-                _note_failure(mail, exc)
-                continue
-            if message is None:
-                mail.status = MailStatus.failed
-                mail.last_error = "no recipient"
-                continue
-            ready.append((mail.id, message))
-        session.add_all(mails)
-        session.commit()
+                rendered[mail.id] = (None, [], exc)
         del households
+        session.rollback()
+
+    table = OutboxMail.__table__  # type: ignore[attr-defined]
+    lease_until = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+    ready: list[tuple[int, Message]] = []
+    with write_turn(_engine_of(engine), background=True), \
+            Session(engine, expire_on_commit=False) as session:
+        claimed = set(session.connection().execute(
+            update(table)
+            .where(table.c.id.in_(list(rendered)), table.c.status == MailStatus.pending.value,
+                   table.c.next_attempt_at <= now)
+            .values(attempts=table.c.attempts + 1, next_attempt_at=lease_until)
+            .returning(table.c.id)
+        ).scalars())
+        for mail_id in sorted(claimed):
+            message, tokens, error = rendered[mail_id]
+            if error is not None:
+                _note_failure(session, mail_id, error)
+            elif message is None:
+                session.connection().execute(
+                    update(table).where(table.c.id == mail_id)
+                    .values(status=MailStatus.failed.value, last_error="no recipient"))
+            else:
+                session.add_all(tokens)
+                ready.append((mail_id, message))
+        session.commit()
     # Each mail is marked sent right after its hand-off (one short UPDATE), so a crash can send
     # at most the mail in hand again, not the rest of the batch.
     failed: list[tuple[int, Exception]] = []
-    table = OutboxMail.__table__  # type: ignore[attr-defined]
     mark_sent = (update(table).where(table.c.id == bindparam("mail_id"))
                  .values(status=MailStatus.sent.value, sent_at=bindparam("sent_at")))
     with Deliveries(settings.MAIL_URL) as deliveries, Session(engine) as marks:
@@ -235,28 +271,33 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50) -> int:
                 log.warning("mail %s failed: %s", mail_id, exc)
                 failed.append((mail_id, exc))
                 continue
-            with write_turn(engine.engine, background=True):
+            with write_turn(_engine_of(engine), background=True):
                 marks.connection().execute(mark_sent, {"mail_id": mail_id, "sent_at": utcnow()})
                 marks.commit()
     if failed:
-        with write_turn(engine.engine, background=True), \
+        with write_turn(_engine_of(engine), background=True), \
                 Session(engine, expire_on_commit=False) as session:
             for mail_id, error in failed:
-                failing = session.get(OutboxMail, mail_id)
-                if failing is not None:
-                    _note_failure(failing, error)
-                    session.add(failing)
+                _note_failure(session, mail_id, error)
             session.commit()
-    return len(mails)
+    return len(claimed)
 
 
-def _note_failure(mail: OutboxMail, exc: Exception) -> None:
-    """Retry later with backoff, or give up after MAX_ATTEMPTS."""
+def _engine_of(bind: Engine | Connection) -> Engine:
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def _note_failure(session: Session, mail_id: int, exc: Exception) -> None:
+    """Retry later with backoff, or give up after MAX_ATTEMPTS (`attempts` counts this one)."""
+    mail = session.get(OutboxMail, mail_id, populate_existing=True)
+    if mail is None:
+        return
     mail.last_error = str(exc)[:500]
     if mail.attempts >= MAX_ATTEMPTS:
         mail.status = MailStatus.failed
     else:
         mail.next_attempt_at = utcnow() + timedelta(seconds=2 ** mail.attempts)
+    session.add(mail)
 
 
 class MailSender:
@@ -277,10 +318,14 @@ class MailSender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            # During a sign-up rush the households waiting for their answer go first: mails wait
+            # until the rush pauses, or until the oldest has waited RUSH_MAX_DELAY seconds.
+            rush = foreground_wrote_within(RUSH_QUIET)
             try:
-                busy = send_due_mails(self.engine) > 0
+                busy = send_due_mails(
+                    self.engine, waited_at_least=RUSH_MAX_DELAY if rush else None) > 0
             except Exception:
                 log.exception("mail sender pass failed")
                 busy = False
             if not busy:
-                self._stop.wait(self.poll_seconds)
+                self._stop.wait(RUSH_QUIET / 2 if rush else self.poll_seconds)

@@ -19,13 +19,15 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import AbstractContextManager
+from typing import Any
 
 from sqlmodel import Session
 
-from app.db import write_turn
+from app.db import mark_foreground_write, write_turn
 from app.services import signups
 from app.services.errors import ServiceError
 
@@ -34,9 +36,15 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64
 # A writer with nothing to do for this long ends its thread (the next sign-up starts another).
 IDLE_SECONDS = 10.0
+# While another process has the write turn, wait this long for new sign-ups between tries.
+TURN_POLL_SECONDS = 0.001
 
 SessionOpener = Callable[[], AbstractContextManager[Session]]
-_Item = tuple[signups.SignupRequest, "Future[signups.SignupReceipt | ServiceError]"]
+Outcome = signups.SignupReceipt | ServiceError
+# Where an outcome goes: an asyncio future on its event loop, or a concurrent future.
+_Reply = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Outcome]"] | Future[Outcome]
+_Item = tuple[signups.SignupRequest, _Reply]
+_Prepared = signups.PreparedSignup | ServiceError
 
 
 class SignupWriter:
@@ -50,20 +58,26 @@ class SignupWriter:
     async def sign_up(self, request: signups.SignupRequest) -> signups.SignupReceipt:
         """Store one sign-up (in a batch with whatever else is waiting); raises its
         ServiceError (SignupInvalid, Conflict, NotFound) as `signups.sign_up` would."""
-        outcome = await asyncio.wrap_future(self.submit(request))
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Outcome] = loop.create_future()
+        self._put((request, (loop, answer)))
+        outcome = await answer
         if isinstance(outcome, ServiceError):
             raise outcome
         return outcome
 
-    def submit(self, request: signups.SignupRequest
-               ) -> "Future[signups.SignupReceipt | ServiceError]":
-        future: Future[signups.SignupReceipt | ServiceError] = Future()
-        self._queue.put((request, future))
+    def submit(self, request: signups.SignupRequest) -> Future[Outcome]:
+        """The same from a thread without an event loop."""
+        future: Future[Outcome] = Future()
+        self._put((request, future))
+        return future
+
+    def _put(self, item: _Item) -> None:
+        self._queue.put(item)
         with self._lock:
             if not self._running:
                 self._running = True
                 threading.Thread(target=self._run, name="signup-writer", daemon=True).start()
-        return future
 
     def _run(self) -> None:
         while True:
@@ -75,28 +89,76 @@ class SignupWriter:
                         self._running = False
                         return
                 continue
-            batch = [first]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write(batch)
+            self._write([first])
+
+    def _take_waiting(self, batch: list[_Item], prepared: list[_Prepared],
+                      wait: float = 0.0) -> None:
+        """Add what is waiting, or else what arrives within `wait` seconds, to the batch,
+        validated."""
+        arrived: list[_Item] = []
+        if wait:
+            if len(batch) >= MAX_BATCH:
+                time.sleep(wait)
+                return
+            try:
+                arrived.append(self._queue.get(timeout=wait))
+            except queue.Empty:
+                return
+        while len(batch) + len(arrived) < MAX_BATCH:
+            try:
+                arrived.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if arrived:
+            with self._open_read() as session:
+                prepared.extend(signups.prepare_signups(
+                    session, [request for request, _ in arrived]))
+            batch.extend(arrived)
 
     def _write(self, batch: list[_Item]) -> None:
+        prepared: list[_Prepared] = []
         try:
-            requests = [request for request, _ in batch]
             with self._open_read() as session:
-                prepared = signups.prepare_signups(session, requests)
+                prepared.extend(signups.prepare_signups(session, [request for request, _ in batch]))
+            self._take_waiting(batch, prepared)
             if any(isinstance(item, signups.PreparedSignup) for item in prepared):
-                with write_turn(), self._open_write() as session:
-                    outcomes = signups.commit_signups(session, prepared)
+                # While another process writes, keep taking in what arrives (see write_turn).
+                with write_turn(while_waiting=lambda: self._take_waiting(
+                        batch, prepared, TURN_POLL_SECONDS)), self._open_write() as session:
+                    outcomes: list[Any] = signups.commit_signups(session, prepared)
+                mark_foreground_write()
             else:
                 outcomes = [item for item in prepared if isinstance(item, ServiceError)]
         except BaseException as exc:  # the requests answer 500; the writer goes on
             log.exception("sign-up batch of %d failed", len(batch))
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            outcomes = [exc] * len(batch)
+        _answer(batch, outcomes)
+
+
+def _answer(batch: list[_Item], outcomes: list[Any]) -> None:
+    """Hand each request its outcome: one wake-up per event loop for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
+    for (_, reply), outcome in zip(batch, outcomes, strict=True):
+        if isinstance(reply, Future):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, ServiceError):
+                reply.set_exception(outcome)
+            else:
+                reply.set_result(outcome)
+        else:
+            loop, future = reply
+            by_loop.setdefault(loop, []).append((future, outcome))
+    for loop, answers in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, answers)
+        except RuntimeError:  # that loop has closed: nobody waits for these answers any more
+            log.warning("%d sign-up answers for a closed event loop", len(answers))
+
+
+def _settle(answers: list[tuple["asyncio.Future[Any]", Any]]) -> None:
+    for future, outcome in answers:
+        if future.done():  # the request was cancelled (client gone); the sign-up is stored
+            continue
+        if isinstance(outcome, BaseException) and not isinstance(outcome, ServiceError):
+            future.set_exception(outcome)
+        else:
             future.set_result(outcome)

@@ -339,15 +339,20 @@ def _write_signups(
         return [item for item in outcomes if item is not None]
 
     participation_table = Participation.__table__  # type: ignore[attr-defined]
-    inserted = connection.execute(
-        insert(participation_table).returning(participation_table.c.id,
-                                              sort_by_parameter_order=True),
-        rows,
-    ).scalars().all()
+    # One multi-row statement; the ids are matched by (household, offer), which is unique here
+    # (asking for them in parameter order would make SQLAlchemy insert row by row on SQLite).
+    table = participation_table.c
+    inserted = {
+        (household_id, offer_id): participation_id
+        for participation_id, household_id, offer_id in connection.execute(
+            insert(participation_table).returning(table.id, table.household_id, table.offer_id),
+            rows,
+        ).all()
+    }
     events, mails = [], []
-    for participation_id, (index, item, household_id, status_value, position) in zip(
-            inserted, placed, strict=True):
+    for index, item, household_id, status_value, position in placed:
         request = item.request
+        participation_id = inserted[(household_id, request.offer_id)]
         offer, campaign = offers[request.offer_id]
         events.append({"participation_id": participation_id, "from_status": None,
                        "to_status": status_value, "note": "", "actor_kind": request.actor.kind,
