@@ -21,9 +21,11 @@ from app.models import (
     Interest,
     InterestSubmission,
     InterestTally,
+    MixTally,
     Offer,
     Participation,
     ParticipationEvent,
+    StreetTally,
 )
 from app.models.enums import Horizon, Measure, ParticipationStatus, Role
 from app.services import household_queries as hq
@@ -337,6 +339,104 @@ def test_household_progress_follows_every_kind_of_change(db_session: Session) ->
     check()
     db_session.delete(other)  # its sign-ups and their history go with it
     check()
+
+
+def expected_tallies(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Per (campaign, street) and per (campaign, mix answers): the households that are not
+    erased and the signed-up ones among them, counted in Python from the rows."""
+    signed = {household_id for household_id, is_signed in session.exec(
+        select(HouseholdProgress.household_id, HouseholdProgress.signed_up)).all() if is_signed}
+    streets: dict[tuple[Any, ...], list[int]] = {}
+    mixes: dict[tuple[Any, ...], list[int]] = {}
+    for household in session.exec(select(Household).where(
+            col(Household.erased_at).is_(None))).all():
+        joined = int(household.id in signed)
+        for table, key in ((streets, (household.campaign_id, household.street)),
+                           (mixes, (household.campaign_id, household.tenure or "",
+                                    household.life_phase or "", household.budget_band or "",
+                                    household.profile or ""))):
+            counts = table.setdefault(key, [0, 0])
+            counts[0] += 1
+            counts[1] += joined
+    return (sorted((*key, *counts) for key, counts in streets.items()),
+            sorted((*key, *counts) for key, counts in mixes.items()))
+
+
+def kept_tallies(session: Session) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The tally rows the triggers keep, leaving out rows that dropped to nothing."""
+    streets = session.exec(select(StreetTally).where(col(StreetTally.households) != 0)).all()
+    mixes = session.exec(select(MixTally).where(col(MixTally.households) != 0)).all()
+    assert all(row.households == 0 and row.signed_up == 0 for row in session.exec(
+        select(StreetTally).where(col(StreetTally.households) == 0)).all())
+    return (sorted((row.campaign_id, row.street, row.households, row.signed_up)
+                   for row in streets),
+            sorted((row.campaign_id, row.tenure, row.life_phase, row.budget_band, row.profile,
+                    row.households, row.signed_up) for row in mixes))
+
+
+def test_street_and_mix_tallies_follow_every_kind_of_change(db_session: Session) -> None:
+    campaign, offers = build(db_session, 150)
+
+    def check() -> None:
+        db_session.flush()
+        db_session.expire_all()
+        assert kept_tallies(db_session) == expected_tallies(db_session)
+
+    check()  # the bulk insert (one statement for 150 households)
+    household = factories.make_household(db_session, campaign=campaign, street="Zeedijk",
+                                         tenure=None)
+    check()
+    participation = factories.make_participation(db_session, household=household,
+                                                 offer=offers[0])
+    check()  # signed up
+    change_status(db_session, participation, "cancelled", actor=SYSTEM, note="verhuisd")
+    check()  # no longer signed up
+    again = factories.make_participation(db_session, household=household, offer=offers[1],
+                                         status="waitlisted")
+    check()  # waitlisted counts as signed up
+    household.street = "Nieuwe Straat"
+    household.tenure = "owner_occupier"
+    db_session.add(household)
+    check()  # moved: out of the old street and mix, with its sign-up, into the new ones
+    db_session.execute(text("UPDATE household SET life_phase = 'senior', budget_band = NULL "
+                            "WHERE campaign_id = :campaign AND id % 3 = 0"),
+                       {"campaign": campaign.id})
+    check()  # a multi-row update
+    db_session.delete(again)
+    check()  # its last live sign-up gone: its progress row goes too
+    signed_up = db_session.exec(select(HouseholdProgress.household_id).where(
+        HouseholdProgress.signed_up == True)).first()  # noqa: E712
+    erased = db_session.get(Household, signed_up)
+    assert erased is not None
+    erased.erased_at = datetime.now(UTC)
+    db_session.add(erased)
+    check()  # erased: no longer counted at all
+    deleted = db_session.exec(select(HouseholdProgress.household_id).where(
+        HouseholdProgress.signed_up == True,  # noqa: E712
+        HouseholdProgress.household_id != signed_up)).first()
+    db_session.execute(delete(Household).where(col(Household.id) == deleted))
+    check()  # deleted with its sign-ups and progress (the cascade runs before AFTER triggers)
+    other = factories.make_campaign(db_session)
+    db_session.execute(text("UPDATE household SET campaign_id = :other WHERE id = :id"),
+                       {"other": other.id, "id": household.id})
+    check()
+
+
+def test_the_dashboard_reads_street_and_mix_counts_from_the_tallies(db_session: Session) -> None:
+    campaign, _offers = build(db_session, 150)
+    stats = campaign_stats(db_session, campaign)
+    streets, mixes = expected_tallies(db_session)
+    assert [(row["street"], row["households"], row["signed_up"]) for row in stats.streets] == [
+        (street, every, joined) for campaign_id, street, every, joined in streets
+        if campaign_id == campaign.id]
+    tenure = {row["value"]: (row["all"], row["signed_up"]) for row in stats.mix["tenure"]}
+    expected: dict[Any, list[int]] = {}
+    for campaign_id, value, _phase, _band, _profile, every, joined in mixes:
+        if campaign_id == campaign.id:
+            counts = expected.setdefault(value or None, [0, 0])
+            counts[0] += every
+            counts[1] += joined
+    assert tenure == {value: tuple(counts) for value, counts in expected.items()}
 
 
 @pytest.mark.parametrize("status", [status.value for status in ParticipationStatus])

@@ -10,8 +10,10 @@ from app.models.household import (
     Interest,
     InterestSubmission,
     InterestTally,
+    MixTally,
     Participation,
     ParticipationEvent,
+    StreetTally,
 )
 from app.models.organisation import Contractor, Organisation, User
 from app.models.quote import PremiumRule, Quote, QuoteInvitation, QuoteLine, QuoteRequest
@@ -19,7 +21,7 @@ from app.models.quote import PremiumRule, Quote, QuoteInvitation, QuoteLine, Quo
 __all__ = [
     "AuditEvent", "AuthSession", "Batch", "Campaign", "Contractor", "Group", "GroupMember",
     "Household", "HouseholdProgress", "Interest", "InterestSubmission", "InterestTally",
-    "MagicLinkToken", "Offer", "Organisation", "OutboxMail", "Participation",
+    "MagicLinkToken", "MixTally", "Offer", "Organisation", "OutboxMail", "Participation",
     "ParticipationEvent", "Partner", "PremiumRule", "PriceTier", "Quote", "QuoteInvitation",
-    "QuoteLine", "QuoteRequest", "RateLimitHit", "User",
+    "QuoteLine", "QuoteRequest", "RateLimitHit", "StreetTally", "User",
 ]

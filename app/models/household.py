@@ -218,3 +218,33 @@ class HouseholdProgress(SQLModel, table=True):
     campaign_id: int = Field(foreign_key="campaign.id", ondelete="CASCADE")
     signed_up: bool = False
     stage: int = 0
+
+
+class StreetTally(SQLModel, table=True):
+    """Per campaign and street: the households that are not erased, and how many of them have
+    a sign-up that is not cancelled (HouseholdProgress.signed_up). Kept exact by database
+    triggers on household and household_progress (migration 2026_11_27_7d2e4f9a1c35), so the
+    dashboard reads a row per street instead of grouping every household. Never written by the
+    app itself."""
+
+    __tablename__ = "street_tally"
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
+    street: str = Field(primary_key=True, max_length=200)
+    households: int = 0
+    signed_up: int = 0
+
+
+class MixTally(SQLModel, table=True):
+    """The same per combination of the social-mix answers (an unanswered one is stored as '',
+    a key cannot be NULL): what the dashboard's social-mix tables add up."""
+
+    __tablename__ = "mix_tally"
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, ondelete="CASCADE")
+    tenure: str = Field(primary_key=True, max_length=32)
+    life_phase: str = Field(primary_key=True, max_length=32)
+    budget_band: str = Field(primary_key=True, max_length=16)
+    profile: str = Field(primary_key=True, max_length=32)
+    households: int = 0
+    signed_up: int = 0

@@ -19,7 +19,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, true, tuple_
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.i18n import N_, gettext
@@ -32,8 +32,10 @@ from app.models import (
     HouseholdProgress,
     InterestSubmission,
     InterestTally,
+    MixTally,
     Offer,
     Participation,
+    StreetTally,
 )
 from app.models.enums import ParticipationStatus as S
 from app.services.auth import Principal
@@ -90,25 +92,10 @@ assert all(set(later) <= set(earlier) for (_k1, _l1, earlier), (_k2, _l2, later)
            in zip(FUNNEL_STAGES, FUNNEL_STAGES[1:], strict=False)), "funnel stages must nest"
 
 
-def _live_households(campaign_id: int) -> list[ColumnElement[bool]]:
-    return [col(Household.campaign_id) == campaign_id, col(Household.erased_at).is_(None)]
-
-
 def _count_households(session: Session, campaign_id: int) -> int:
     """Every household of the campaign, erased ones included (they still are a dwelling)."""
     return session.exec(select(func.count()).select_from(Household).where(
         Household.campaign_id == campaign_id)).one()
-
-
-def _signed_up(campaign_id: int) -> ColumnElement[int]:
-    """1 when the household (of the outer query) has a sign-up that is not cancelled, else 0:
-    a membership test in the campaign's signed-up households (from HouseholdProgress), which
-    the database builds once per query."""
-    signed_up = select(col(HouseholdProgress.household_id)).where(
-        col(HouseholdProgress.campaign_id) == campaign_id,
-        col(HouseholdProgress.signed_up) == true(),
-    )
-    return case((col(Household.id).in_(signed_up), 1), else_=0)
 
 
 def _funnel(session: Session, campaign_id: int, households: int) -> list[dict[str, Any]]:
@@ -146,37 +133,21 @@ class _HouseholdCounts:
 
 
 def _household_counts(session: Session, campaign_id: int) -> _HouseholdCounts:
-    """Each household is read once per grouping: on PostgreSQL one pass with GROUPING SETS
-    (street and each mix key); elsewhere one grouping by street and one by the combination of
-    the mix keys (both in the order of a covering index on SQLite, a few hundred rows)."""
-    street = col(Household.street)
-    columns = [col(getattr(Household, key)) for key in MIX_KEYS]
-    measures = (func.count(), func.sum(_signed_up(campaign_id)))
-    live = _live_households(campaign_id)
+    """From the tallies the database keeps per street and per combination of the social-mix
+    answers (StreetTally, MixTally): a row per street and a few hundred rows, whatever the
+    number of households."""
     result = _HouseholdCounts()
-    if session.get_bind().dialect.name == "postgresql":
-        sets = func.grouping_sets(*(tuple_(column) for column in (street, *columns)))
-        rows = session.exec(
-            select(func.grouping(street, *columns), street, *columns, *measures)  # type: ignore[call-overload]
-            .where(*live).group_by(sets).order_by(street)
-        ).all()
-        for grouping, name, *values, every, joined in rows:
-            # GROUPING() has a bit set for each column *not* grouped on; street is the highest.
-            absent = [bool(grouping & (1 << (len(columns) - index)))
-                      for index in range(len(columns) + 1)]
-            if not absent[0]:
-                result.streets.append((name, every, int(joined or 0)))
-                continue
-            index = absent.index(False) - 1
-            result.add_mix(MIX_KEYS[index], values[index], every, int(joined or 0))
-        return result
-    result.streets = [(name, every, int(joined or 0)) for name, every, joined in session.exec(
-        select(street, *measures).where(*live).group_by(street).order_by(street)).all()]
+    result.streets = [(name, every, joined) for name, every, joined in session.exec(
+        select(StreetTally.street, StreetTally.households, StreetTally.signed_up)
+        .where(StreetTally.campaign_id == campaign_id, col(StreetTally.households) > 0)
+        .order_by(col(StreetTally.street))).all()]
+    columns = [col(getattr(MixTally, key)) for key in MIX_KEYS]
     for *values, every, joined in session.exec(
-        select(*columns, *measures).where(*live).group_by(*columns)  # type: ignore[call-overload]
+        select(*columns, MixTally.households, MixTally.signed_up)  # type: ignore[call-overload]
+        .where(MixTally.campaign_id == campaign_id, col(MixTally.households) > 0)
     ).all():
         for key, value in zip(MIX_KEYS, values, strict=True):
-            result.add_mix(key, value, every, int(joined or 0))
+            result.add_mix(key, value or None, every, joined)
     return result
 
 
