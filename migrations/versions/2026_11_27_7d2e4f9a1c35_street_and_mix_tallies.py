@@ -176,23 +176,25 @@ def _pg_upsert(table: str, keys: list[str], select: str, *, households: bool = T
         signed_up = tally.signed_up + EXCLUDED.signed_up;"""
 
 
-def _pg_rows(rows: str, sign: str, where: str = "TRUE") -> str:
-    """Every tally, with the households of transition table `rows` added or removed."""
-    return "".join(
-        _pg_upsert(table, keys, (
-            "SELECT r.campaign_id, " + ", ".join(f"coalesce(r.{key}, '')" for key in keys)
-            + f", {sign}count(*), {sign}count(*) FILTER (WHERE p.signed_up) "
+def _pg_rows(*parts: tuple[str, int]) -> str:
+    """Every tally, with the households of each transition table added (+1) or removed (-1),
+    netted per tally row first: an update that changes none of a household's watched values
+    removes and adds it under the same key and so leaves that row alone. (No join between the
+    two transition tables: the planner, knowing nothing of their size, would loop.)"""
+    statements = []
+    for table, keys in TALLIES.items():
+        named = ", ".join(f"coalesce(r.{key}, '') AS k{index}" for index, key in enumerate(keys))
+        counted = " UNION ALL ".join(
+            f"SELECT r.campaign_id, {named}, {sign} AS households, "
+            f"CASE WHEN p.signed_up THEN {sign} ELSE 0 END AS signed_up "
             f"FROM {rows} AS r LEFT JOIN household_progress p ON p.household_id = r.id "
-            f"WHERE r.erased_at IS NULL AND {where} "
-            "GROUP BY r.campaign_id, " + ", ".join(f"coalesce(r.{key}, '')" for key in keys)))
-        for table, keys in TALLIES.items())
-
-
-def _pg_moved(rows: str, other: str) -> str:
-    """Rows of `rows` whose watched values differ from the same household in `other`."""
-    return (f"EXISTS (SELECT 1 FROM {other} AS o WHERE o.id = r.id AND ("
-            + ", ".join(f"o.{column}" for column in WATCHED) + ") IS DISTINCT FROM ("
-            + ", ".join(f"r.{column}" for column in WATCHED) + "))")
+            "WHERE r.erased_at IS NULL"
+            for rows, sign in parts)
+        key_columns = ", ".join(["campaign_id", *(f"k{index}" for index in range(len(keys)))])
+        statements.append(_pg_upsert(table, keys, (
+            f"SELECT {key_columns}, sum(households), sum(signed_up) FROM ({counted}) AS counted "
+            f"GROUP BY {key_columns} HAVING sum(households) <> 0 OR sum(signed_up) <> 0")))
+    return "".join(statements)
 
 
 def _pg_signed(rows: str, change: str, where: str) -> str:
@@ -233,16 +235,19 @@ def _pg_remove_old_row() -> str:
 _NEW, _BOTH = "NEW TABLE AS added", "OLD TABLE AS removed NEW TABLE AS added"
 _OLD = "OLD TABLE AS removed"
 POSTGRESQL_TRIGGERS = [
-    _pg_function("tally_household_insert", _pg_rows("added", "")),
-    _pg_function("tally_household_update",
-                 _pg_rows("removed", "-", _pg_moved("removed", "added"))
-                 + _pg_rows("added", "", _pg_moved("added", "removed"))),
+    _pg_function("tally_household_insert", _pg_rows(("added", 1))),
+    _pg_function("tally_household_update", _pg_rows(("removed", -1), ("added", 1))),
     _pg_function("tally_household_delete", _pg_remove_old_row(), returns="OLD"),
     _pg_function("tally_progress_insert",
                  _pg_signed("added AS r", "count(*)", "r.signed_up")),
+    # Netted per household by aggregating both transition tables (a join of the two would be
+    # planned as a nested loop: the stage updates of a bulk load touch every progress row).
     _pg_function("tally_progress_update", _pg_signed(
-        "added AS r JOIN removed AS o ON o.household_id = r.household_id",
-        "sum(CASE WHEN r.signed_up THEN 1 ELSE -1 END)", "r.signed_up <> o.signed_up")),
+        "(SELECT household_id, sum(change) AS change FROM ("
+        "SELECT household_id, CASE WHEN signed_up THEN 1 ELSE 0 END AS change FROM added "
+        "UNION ALL SELECT household_id, CASE WHEN signed_up THEN -1 ELSE 0 END FROM removed"
+        ") AS changes GROUP BY household_id HAVING sum(change) <> 0) AS r",
+        "sum(r.change)", "TRUE")),
     _pg_function("tally_progress_delete",
                  _pg_signed("removed AS r", "-count(*)", "r.signed_up")),
     _pg_trigger("household", "tally_household_insert", "INSERT", _NEW),
