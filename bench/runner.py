@@ -350,7 +350,34 @@ def signup_integrity(engine_url: str, tag: str, offer_id: int, capacity: int | N
         note += f", registered {registered}/{capacity}"
         if registered > capacity:
             note += " OVERBOOKED!"
+    drained = wait_for_outbox(engine_url, MAIL_DRAIN_SECONDS)
+    note += (f"; every confirmation mail sent {drained:.1f} s after the run" if drained is not None
+             else f"; mails still queued {MAIL_DRAIN_SECONDS:.0f} s after the run")
     return note
+
+
+# The sender holds confirmation mails back during a rush (app.services.mail.RUSH_MAX_DELAY);
+# each sign-up run waits for its mails, so the next run starts with an empty outbox.
+MAIL_DRAIN_SECONDS = 20.0
+
+
+def wait_for_outbox(engine_url: str, limit: float) -> float | None:
+    """Seconds until no mail is pending any more, or None after `limit` seconds."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(engine_url, poolclass=NullPool)
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < limit:
+            with engine.connect() as connection:
+                if not connection.execute(text(
+                        "SELECT count(*) FROM outbox_mail WHERE status = 'pending'")).scalar_one():
+                    return time.monotonic() - started
+            time.sleep(0.25)
+    finally:
+        engine.dispose()
+    return None
 
 
 def run_config(database: str, workers: int, prepared: Prepared, options: Options,

@@ -210,9 +210,22 @@ def _pg_signed(rows: str, change: str, where: str) -> str:
         for table, keys in TALLIES.items())
 
 
-def _pg_function(name: str, body: str, returns: str = "NULL") -> str:
-    return (f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN{body}\n"
-            f"    RETURN {returns};\nEND $$")
+def _pg_function(name: str, body: str, returns: str = "NULL", *,
+                 unless: str | None = None) -> str:
+    """A trigger function; with `unless`, a cheap test that returns at once when it holds.
+    A statement trigger runs for every statement, also one that changes nothing it counts
+    (each status event's stage update, a household's new name): its full body cost 2.4 ms a
+    statement there, the test 0.6 ms."""
+    guard = f"\n    IF {unless} THEN\n        RETURN NULL;\n    END IF;" if unless else ""
+    return (f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN{guard}"
+            f"{body}\n    RETURN {returns};\nEND $$")
+
+
+def _pg_same(columns: str) -> str:
+    """True when the rows before and after an UPDATE agree on `columns` (which include a key):
+    set differences both ways, hashed, never a join of the transition tables."""
+    return (f"NOT EXISTS (SELECT {columns} FROM added EXCEPT SELECT {columns} FROM removed) "
+            f"AND NOT EXISTS (SELECT {columns} FROM removed EXCEPT SELECT {columns} FROM added)")
 
 
 def _pg_trigger(table: str, name: str, event: str, tables: str) -> str:
@@ -236,10 +249,12 @@ _NEW, _BOTH = "NEW TABLE AS added", "OLD TABLE AS removed NEW TABLE AS added"
 _OLD = "OLD TABLE AS removed"
 POSTGRESQL_TRIGGERS = [
     _pg_function("tally_household_insert", _pg_rows(("added", 1))),
-    _pg_function("tally_household_update", _pg_rows(("removed", -1), ("added", 1))),
+    _pg_function("tally_household_update", _pg_rows(("removed", -1), ("added", 1)),
+                 unless=_pg_same(", ".join(["id", *WATCHED]))),
     _pg_function("tally_household_delete", _pg_remove_old_row(), returns="OLD"),
     _pg_function("tally_progress_insert",
-                 _pg_signed("added AS r", "count(*)", "r.signed_up")),
+                 _pg_signed("added AS r", "count(*)", "r.signed_up"),
+                 unless="NOT EXISTS (SELECT 1 FROM added WHERE signed_up)"),
     # Netted per household by aggregating both transition tables (a join of the two would be
     # planned as a nested loop: the stage updates of a bulk load touch every progress row).
     _pg_function("tally_progress_update", _pg_signed(
@@ -247,9 +262,11 @@ POSTGRESQL_TRIGGERS = [
         "SELECT household_id, CASE WHEN signed_up THEN 1 ELSE 0 END AS change FROM added "
         "UNION ALL SELECT household_id, CASE WHEN signed_up THEN -1 ELSE 0 END FROM removed"
         ") AS changes GROUP BY household_id HAVING sum(change) <> 0) AS r",
-        "sum(r.change)", "TRUE")),
+        "sum(r.change)", "TRUE"),
+                 unless=_pg_same("household_id, signed_up")),
     _pg_function("tally_progress_delete",
-                 _pg_signed("removed AS r", "-count(*)", "r.signed_up")),
+                 _pg_signed("removed AS r", "-count(*)", "r.signed_up"),
+                 unless="NOT EXISTS (SELECT 1 FROM removed WHERE signed_up)"),
     _pg_trigger("household", "tally_household_insert", "INSERT", _NEW),
     _pg_trigger("household", "tally_household_update", "UPDATE", _BOTH),
     "CREATE TRIGGER tally_household_delete BEFORE DELETE ON household "
