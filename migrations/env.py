@@ -5,7 +5,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401  (registers every table)
 from app.config import get_settings
-from app.db import make_engine
+from app.db import include_object, make_engine
 
 target_metadata = SQLModel.metadata
 
@@ -27,6 +27,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, func, inspect
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from app import db as app_db
 from app.models import Organisation, Participation
 from app.services.validation import is_valid_belgian_vat
 from tests import factories
@@ -85,7 +86,8 @@ def test_fresh_engine_commits_for_real_on_a_database_of_its_own(
 def test_migrations_build_exactly_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         assert "alembic_version" in inspect(connection).get_table_names()
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "include_object": app_db.include_object})
         differences = compare_metadata(context, SQLModel.metadata)
     assert differences == [], (
         f"the migrations and app/models differ on {engine.dialect.name}; "
