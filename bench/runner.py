@@ -170,7 +170,7 @@ def parse_args(argv: list[str] | None) -> Options:
                         + ", ".join(BY_NAME))
     parser.add_argument("--duration", type=int, default=None, help="seconds per wrk run")
     parser.add_argument("--runs", type=int, default=None,
-                        help="runs per scenario (median); default 1, 3 for the targets")
+                        help="runs per scenario (median); default 1, 2 for the targets")
     parser.add_argument("--configs", default="sqlite:1,sqlite:2,postgresql:2",
                         help="database:workers list (default: %(default)s)")
     parser.add_argument("--budget", type=float, default=None,
@@ -194,9 +194,9 @@ def parse_args(argv: list[str] | None) -> Options:
         configs.append((database, int(workers)))
     quick = args.quick
     duration = args.duration or (3 if quick else 8)
-    other_duration = args.duration or (3 if quick else 4)
+    other_duration = args.duration or 3
     runs = args.runs or 1
-    target_runs = args.runs or (1 if quick else 3)
+    target_runs = args.runs or (1 if quick else 2)
     partial = only is not None or args.configs != parser.get_default("configs")
     scale = args.scale if args.scale is not None else not (quick or partial)
     return Options(

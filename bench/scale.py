@@ -183,6 +183,36 @@ class _Loader:
             self.connection.execute(sql)
         self.seconds["interest_tally"] = time.perf_counter() - started
 
+    def set_aside_street_tallies(self) -> None:
+        """SQLite: the street and mix tallies' row triggers would upsert twice per household
+        and per progress row; they are set aside during the load and the tallies counted once
+        at the end (`recount_street_tallies`), as their migration does for existing rows."""
+        if not self.sqlite:
+            return
+        self._tally_triggers = self.connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE 'tally\\_%' ESCAPE '\\'").fetchall()
+        for name, _sql in self._tally_triggers:
+            self.connection.execute(f'DROP TRIGGER "{name}"')
+
+    def recount_street_tallies(self) -> None:
+        triggers = getattr(self, "_tally_triggers", [])
+        if not triggers:
+            return
+        started = time.perf_counter()
+        for table, keys in (("street_tally", ["street"]),
+                            ("mix_tally", ["tenure", "life_phase", "budget_band", "profile"])):
+            keyed = ", ".join(f"coalesce(h.{key}, '')" for key in keys)
+            self.connection.execute(
+                f"INSERT INTO {table} (campaign_id, {', '.join(keys)}, households, signed_up) "  # noqa: S608
+                f"SELECT h.campaign_id, {keyed}, count(*), "
+                "coalesce(sum(CASE WHEN p.signed_up THEN 1 ELSE 0 END), 0) "
+                "FROM household h LEFT JOIN household_progress p ON p.household_id = h.id "
+                f"WHERE h.erased_at IS NULL GROUP BY h.campaign_id, {keyed}")
+        for _name, sql in triggers:
+            self.connection.execute(sql)
+        self.seconds["street/mix tallies"] = time.perf_counter() - started
+
     def finish(self, tables: Sequence[str]) -> None:
         started = time.perf_counter()
         try:
@@ -385,6 +415,7 @@ def _fill(url: str, *, households: int, interests_per_household: int, seed: int)
         if not erased:
             live[campaign].append(household_id)
         street_of[household_id] = street
+    loader.set_aside_street_tallies()
     loader.insert("household", columns, rows)
     counts["households"] = households
     rows = []
@@ -499,6 +530,7 @@ def _fill(url: str, *, households: int, interests_per_household: int, seed: int)
                              interests)
     counts["interest submissions"] = len(submissions)
     counts["interests"] = interest_id
+    loader.recount_street_tallies()
     loader.finish(["household", "household_group", "group_member", "batch", "participation",
                    "participation_event", "interest_submission", "interest"])
     tokens = small["tokens"]

@@ -9,7 +9,8 @@ import logging
 import smtplib
 import threading
 import time
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from email.charset import Charset
 from email.header import Header
@@ -20,7 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import Connection, Engine, bindparam, update
+from sqlalchemy import Connection, Engine, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from app import i18n
@@ -85,23 +86,22 @@ def queue_mail(
 def mint_magic_link(session: Session, household_id: int) -> str:
     """A fresh single-use log-in link; only its hash is stored."""
     link, token = _new_magic_link(household_id)
-    session.add(token)
+    session.add(MagicLinkToken(**token))
     return link
 
 
-def _new_magic_link(household_id: int) -> tuple[str, MagicLinkToken]:
+def _new_magic_link(household_id: int) -> tuple[str, dict[str, Any]]:
+    """The link and its token's row (a plain dict: the sender inserts a batch of them)."""
     settings = get_settings()
     token = new_token()
-    row = MagicLinkToken(
-        token_hash=token_hash(token),
-        household_id=household_id,
-        expires_at=utcnow() + timedelta(minutes=settings.MAGIC_LINK_MINUTES),
-    )
+    now = utcnow()
+    row = {"token_hash": token_hash(token), "household_id": household_id, "created_at": now,
+           "expires_at": now + timedelta(minutes=settings.MAGIC_LINK_MINUTES)}
     return f"{settings.BASE_URL.rstrip('/')}/r/{token}", row
 
 
 def render_mail(session: Session, mail: OutboxMail,
-                tokens: list[MagicLinkToken] | None = None) -> Message | None:
+                tokens: list[dict[str, Any]] | None = None) -> Message | None:
     """Build the message, or None when there is nobody to send it to any more. A magic link's
     token is added to `session`, or to `tokens` for the caller to store."""
     settings = get_settings()
@@ -207,7 +207,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
     settings = get_settings()
     now = utcnow()
     reader = engine.execution_options(read_only=True) if isinstance(engine, Engine) else engine
-    rendered: dict[int, tuple[Message | None, list[MagicLinkToken], Exception | None]] = {}
+    rendered: dict[int, tuple[Message | None, list[dict[str, Any]], Exception | None]] = {}
     with Session(reader, expire_on_commit=False) as session:
         mails = session.exec(
             select(OutboxMail)
@@ -225,7 +225,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
             select(Household).where(col(Household.id).in_(household_ids))).all()
         for mail in mails:
             assert mail.id is not None
-            tokens: list[MagicLinkToken] = []
+            tokens: list[dict[str, Any]] = []
             try:
                 rendered[mail.id] = (render_mail(session, mail, tokens), tokens, None)
             except Exception as exc:  # a broken template must not stop the other mails
@@ -237,6 +237,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
     table = OutboxMail.__table__  # type: ignore[attr-defined]
     lease_until = utcnow() + timedelta(seconds=settings.MAIL_LEASE_SECONDS)
     ready: list[tuple[int, Message]] = []
+    new_tokens: list[dict[str, Any]] = []
     with write_turn(_engine_of(engine), background=True), \
             Session(engine, expire_on_commit=False) as session:
         claimed = set(session.connection().execute(
@@ -255,15 +256,18 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
                     update(table).where(table.c.id == mail_id)
                     .values(status=MailStatus.failed.value, last_error="no recipient"))
             else:
-                session.add_all(tokens)
+                new_tokens.extend(tokens)
                 ready.append((mail_id, message))
+        if new_tokens:
+            session.connection().execute(
+                insert(MagicLinkToken.__table__), new_tokens)  # type: ignore[attr-defined]
         session.commit()
     # Each mail is marked sent right after its hand-off (one short UPDATE), so a crash can send
     # at most the mail in hand again, not the rest of the batch.
     failed: list[tuple[int, Exception]] = []
     mark_sent = (update(table).where(table.c.id == bindparam("mail_id"))
                  .values(status=MailStatus.sent.value, sent_at=bindparam("sent_at")))
-    with Deliveries(settings.MAIL_URL) as deliveries, Session(engine) as marks:
+    with Deliveries(settings.MAIL_URL) as deliveries, _committing(engine) as commit:
         for mail_id, message in ready:
             try:
                 deliveries.send(message)
@@ -272,8 +276,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
                 failed.append((mail_id, exc))
                 continue
             with write_turn(_engine_of(engine), background=True):
-                marks.connection().execute(mark_sent, {"mail_id": mail_id, "sent_at": utcnow()})
-                marks.commit()
+                commit(mark_sent, {"mail_id": mail_id, "sent_at": utcnow()})
     if failed:
         with write_turn(_engine_of(engine), background=True), \
                 Session(engine, expire_on_commit=False) as session:
@@ -285,6 +288,24 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
 
 def _engine_of(bind: Engine | Connection) -> Engine:
     return bind if isinstance(bind, Engine) else bind.engine
+
+
+@contextmanager
+def _committing(bind: Engine | Connection) -> Iterator[Callable[..., None]]:
+    """A function that runs one statement and commits it, on a connection of its own (lighter
+    than a Session for one UPDATE at a time); on a given connection (tests run the sender on
+    theirs) it commits a savepoint instead."""
+    if isinstance(bind, Connection):
+        def in_savepoint(statement: Any, parameters: dict[str, Any]) -> None:
+            with bind.begin_nested():
+                bind.execute(statement, parameters)
+        yield in_savepoint
+        return
+    with bind.connect() as connection:
+        def committed(statement: Any, parameters: dict[str, Any]) -> None:
+            connection.execute(statement, parameters)
+            connection.commit()
+        yield committed
 
 
 def _note_failure(session: Session, mail_id: int, exc: Exception) -> None:
