@@ -1,5 +1,6 @@
 """The outbox and its sender: delivery to SMTP and files, retries, no raw tokens stored."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,27 @@ def test_magic_link_mail_stores_only_the_token_hash(
     )
     assert token not in dump
     assert db_session.exec(select(OutboxMail)).first() is not None
+
+
+def test_during_a_rush_mails_wait_until_the_oldest_has_waited_long_enough(
+    db_session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _deliver_with(monkeypatch, f"file://{tmp_path}")
+    outbox = mail.queue_mail(db_session, "test_message", recipient="rush@example.be",
+                             context={"name": "Rush"})
+    db_session.flush()
+    # Queued just now: held back while sign-ups are being written...
+    assert mail.send_due_mails(db_session.get_bind(),  # type: ignore[arg-type]
+                               waited_at_least=mail.RUSH_MAX_DELAY) == 0
+    db_session.refresh(outbox)
+    assert outbox.status == "pending" and outbox.attempts == 0
+    assert not list(tmp_path.glob("*.eml"))
+    # ...and sent once the oldest due mail has waited RUSH_MAX_DELAY seconds.
+    outbox.created_at -= timedelta(seconds=mail.RUSH_MAX_DELAY + 1)
+    db_session.add(outbox)
+    db_session.flush()
+    assert mail.send_due_mails(db_session.get_bind(),  # type: ignore[arg-type]
+                               waited_at_least=mail.RUSH_MAX_DELAY) == 1
+    db_session.refresh(outbox)
+    assert outbox.status == "sent"
+    assert len(list(tmp_path.glob("*.eml"))) == 1
