@@ -8,23 +8,30 @@ SO_REUSEPORT, and the kernel spreads new connections over them evenly (by a hash
 address and port). The supervisor itself keeps uvicorn's behaviour: it starts, health-checks,
 restarts and stops the workers.
 
-The supervisor's socket only reserves the address (bound, never listening), so a port already in
-use by another program still fails at start-up. Only processes of the same user can join the
-group of sockets (a Linux rule of SO_REUSEPORT).
+The supervisor's socket only reserves the address (bound, never listening). It is bound before
+it allows SO_REUSEPORT, so a port already in use fails at start-up ("address already in use"),
+also when the holder is another Wijkwerf that would otherwise share it. Only processes of the
+same user can join the group of sockets (a Linux rule of SO_REUSEPORT).
 """
 
+import logging
 import socket
 
 import uvicorn
 from uvicorn.supervisors import multiprocess
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
+def _bound_socket(host: str, port: int, *, exclusive: bool = False) -> socket.socket:
+    """A socket bound with SO_REUSEPORT. `exclusive` binds it first without, so that it fails
+    when anything already holds the port (another Wijkwerf included, which would otherwise
+    silently share it), and only then lets this server's workers join it."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    if not exclusive:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     return sock
 
 
@@ -39,7 +46,12 @@ class _WorkerWithOwnSocket(multiprocess.Process):
 
 def run_workers(config: uvicorn.Config) -> None:
     """Run `config.workers` workers (at least 2) until a signal stops them."""
-    reserved = _bound_socket(config.host, config.port)
+    reserved = _bound_socket(config.host, config.port, exclusive=True)
+    config.port = reserved.getsockname()[1]  # port 0: the workers join the port it was given
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    logging.getLogger("uvicorn.error").info(
+        "Wijkwerf running on http://%s:%d with %d workers, each listening on its own socket "
+        "(SO_REUSEPORT; press CTRL+C to quit)", host, config.port, config.workers)
     # uvicorn's supervisor makes its workers from the module's `Process`: hand it ours.
     multiprocess.Process = _WorkerWithOwnSocket  # type: ignore[misc]
     try:
