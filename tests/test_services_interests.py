@@ -42,17 +42,30 @@ def test_summary_counts_only_this_wijk(db_session: Session) -> None:
     assert cells[("depaving", "1y")] is None
 
 
-def test_answers_are_linked_to_the_household_with_that_email(db_session: Session) -> None:
+def test_typing_a_households_email_does_not_attach_answers_to_it(db_session: Session) -> None:
     campaign = factories.make_campaign(db_session)
     household = factories.make_household(db_session, campaign=campaign, email="an@example.be")
-    factories.make_household(db_session, email="an@example.be")  # another wijk
 
     submission = answer(db_session, campaign, [("facade_garden", "5y")], email="AN@example.be")
 
-    assert submission.household_id == household.id
+    assert submission.household_id is None
     stored = db_session.exec(select(Interest).where(
         Interest.submission_id == submission.id)).all()
     assert [(row.measure, row.horizon) for row in stored] == [("facade_garden", "5y")]
+    assert interests.own_latest_answers(db_session, household.id, campaign) == {}
+
+
+def test_answers_of_the_logged_in_resident_are_linked_to_their_household(
+    db_session: Session,
+) -> None:
+    campaign = factories.make_campaign(db_session)
+    household = factories.make_household(db_session, campaign=campaign, email="an@example.be")
+
+    submission = interests.submit_interests(
+        db_session, campaign, postcode="8400", street="Kerkstraat",
+        answers=[("facade_garden", "5y")], household_id=household.id)
+
+    assert submission.household_id == household.id
     assert interests.own_latest_answers(db_session, household.id, campaign) == {
         "facade_garden": "5y"}
 

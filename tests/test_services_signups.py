@@ -122,21 +122,61 @@ def test_a_new_signup_does_not_jump_a_waitlist_when_a_place_freed_without_promot
     assert late.participation.status == "waitlisted" and late.waitlist_position == 1
 
 
-def test_same_address_twice_on_one_offer_is_refused_and_the_link_is_sent_again(
+def test_same_address_twice_by_its_own_resident_is_refused_and_the_link_is_sent_again(
     db_session: Session,
 ) -> None:
     offer = make_offer(db_session)
-    signups.sign_up(db_session, offer.id, form(7))
+    first = signups.sign_up(db_session, offer.id, form(7))
     with pytest.raises(Conflict) as refused:
         signups.sign_up(db_session, offer.id, form(7, street=" torhoutsesteenweg ",
-                                                    house_number="7 ", email="x@example.be"))
+                                                    house_number="7 ", email="x@example.be"),
+                        proven_household_id=first.household.id)
     assert "al ingeschreven" in refused.value.message
     assert len(statuses(db_session, offer.id)) == 1
     purposes = db_session.exec(select(OutboxMail.purpose).order_by(col(OutboxMail.id))).all()
     assert list(purposes)[-1] == "magic_link"
 
 
-def test_signing_up_for_another_offer_reuses_the_household_and_fills_blanks_only(
+def test_same_address_twice_by_someone_else_is_answered_as_any_signup_and_adds_nothing(
+    db_session: Session,
+) -> None:
+    offer = make_offer(db_session)
+    signups.sign_up(db_session, offer.id, form(7))
+    again = signups.sign_up(db_session, offer.id, form(7, street=" torhoutsesteenweg ",
+                                                        house_number="7 ", email="x@example.be"))
+    assert again.participation is None and again.claim is not None
+    assert again.claim.already_signed_up
+    assert len(statuses(db_session, offer.id)) == 1
+    mails = db_session.exec(select(OutboxMail).order_by(col(OutboxMail.id))).all()
+    # The household is told on its own address; the signer gets the usual confirmation.
+    assert [(m.purpose, m.recipient) for m in mails[-2:]] == [
+        ("claim_notice", None), ("signup_confirmation", "x@example.be")]
+
+
+def test_another_offer_by_a_stranger_at_a_known_address_changes_nothing_in_the_household(
+    db_session: Session,
+) -> None:
+    campaign = make_campaign(db_session)
+    first_offer = make_offer(db_session, campaign=campaign)
+    second_offer = make_offer(db_session, campaign=campaign, measure="window_frames", unit="piece")
+    first = signups.sign_up(db_session, first_offer.id, form(3, phone="", email="an@example.be",
+                                                             share_contact_with_contractor=""))
+    consented_at = first.household.privacy_consented_at
+    second = signups.sign_up(db_session, second_offer.id, form(
+        3, email="someone.else@example.be", phone="0470 12 34 56", tenure="landlord",
+        share_contact_with_contractor="true"))
+    assert second.claim is not None and second.participation is None
+    household = db_session.get(Household, first.household.id)
+    assert household is not None
+    assert (household.email, household.phone, household.tenure) == ("an@example.be", None, None)
+    assert household.share_contact_with_contractor is False
+    assert household.privacy_consented_at == consented_at
+    assert statuses(db_session, second_offer.id) == []
+    count = db_session.exec(select(Household).where(Household.campaign_id == campaign.id)).all()
+    assert len(count) == 1
+
+
+def test_signing_up_for_another_offer_as_the_household_reuses_it_and_fills_blanks_only(
     db_session: Session,
 ) -> None:
     campaign = make_campaign(db_session)
@@ -144,7 +184,8 @@ def test_signing_up_for_another_offer_reuses_the_household_and_fills_blanks_only
     second_offer = make_offer(db_session, campaign=campaign, measure="window_frames", unit="piece")
     first = signups.sign_up(db_session, first_offer.id, form(3, phone="", email="an@example.be"))
     second = signups.sign_up(db_session, second_offer.id, form(
-        3, email="someone.else@example.be", phone="0470 12 34 56", tenure="landlord"))
+        3, email="someone.else@example.be", phone="0470 12 34 56", tenure="landlord"),
+        proven_household_id=first.household.id)
     assert first.household.id == second.household.id
     household = db_session.get(Household, first.household.id)
     assert household is not None
@@ -225,14 +266,24 @@ def test_listing_counts_places_waitlist_and_price_tiers(db_session: Session) -> 
     assert (second.participants, second.waitlisted, second.remaining) == (0, 0, 10)
 
 
-def test_participation_ref_is_signed(db_session: Session) -> None:
+def test_confirmation_ref_is_signed_and_carries_the_answer_not_an_id(
+    db_session: Session,
+) -> None:
     offer = make_offer(db_session)
     participation = signups.sign_up(db_session, offer.id, form(1)).participation
-    ref = signups.confirmation_ref(participation.id)
-    found = signups.participation_for_ref(db_session, ref)
-    assert found is not None and found[0].id == participation.id
-    assert signups.participation_for_ref(db_session, f"{participation.id}.forged") is None
-    assert signups.participation_for_ref(db_session, "nonsense") is None
+    assert participation is not None and participation.id is not None
+    receipt = signups.SignupReceipt(participation_id=participation.id, offer_id=offer.id,
+                                    household_id=participation.household_id,
+                                    status="registered", waitlist_position=None, mailed=True)
+    ref = signups.confirmation_ref(receipt)
+    assert str(participation.id) not in ref.split(".")[0] or len(ref) > 20
+    found = signups.read_confirmation_ref(ref)
+    assert found == signups.Confirmation(offer_id=offer.id, status="registered",
+                                         waitlist_position=None, mailed=True)
+    text, _, _signature = ref.partition(".")
+    assert signups.read_confirmation_ref(f"{text}.forged") is None
+    assert signups.read_confirmation_ref("nonsense") is None
+    assert signups.confirmation_ref(receipt) != ref  # a nonce: two refs never compare
 
 
 def test_address_key_ignores_case_spacing_and_box_prefix() -> None:

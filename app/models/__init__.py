@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent, OutboxMail
 from app.models.auth import AuthSession, MagicLinkToken, RateLimitHit
 from app.models.campaign import Campaign, Offer, Partner, PriceTier
+from app.models.claim import ClaimToken, HouseholdClaim
 from app.models.group import Batch, Group, GroupMember
 from app.models.household import (
     Household,
@@ -19,8 +20,8 @@ from app.models.organisation import Contractor, Organisation, User
 from app.models.quote import PremiumRule, Quote, QuoteInvitation, QuoteLine, QuoteRequest
 
 __all__ = [
-    "AuditEvent", "AuthSession", "Batch", "Campaign", "Contractor", "Group", "GroupMember",
-    "Household", "HouseholdProgress", "Interest", "InterestSubmission", "InterestTally",
+    "AuditEvent", "AuthSession", "Batch", "Campaign", "ClaimToken", "Contractor", "Group",
+    "GroupMember", "Household", "HouseholdClaim", "HouseholdProgress", "Interest", "InterestSubmission", "InterestTally",
     "MagicLinkToken", "MixTally", "Offer", "Organisation", "OutboxMail", "Participation",
     "ParticipationEvent", "Partner", "PremiumRule", "PriceTier", "Quote", "QuoteInvitation",
     "QuoteLine", "QuoteRequest", "RateLimitHit", "StreetTally", "User",

@@ -35,6 +35,8 @@ ACTION_LABELS: dict[str, str] = {
     "quote_request.create": N_("Offerteaanvraag geopend"),
     "quote_request.compare": N_("Offertevergelijking bekeken"),
     "quote.accept": N_("Offerte aanvaard"),
+    "claim.confirmed": N_("Inschrijving aan een bekend adres bevestigd"),
+    "claim.rejected": N_("Inschrijving aan een bekend adres geweigerd"),
     "household.update_self": N_("Gegevens gewijzigd door bewoner"),
     "household.export_self": N_("Gegevens gedownload door bewoner"),
     "household.erase": N_("Gegevens gewist op vraag van bewoner"),

@@ -4,7 +4,6 @@ anonymous comparison of a household's energy bill with the wijk's median."""
 from dataclasses import dataclass
 from statistics import median
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.i18n import N_
@@ -79,8 +78,10 @@ def submit_interests(
     email: str | None = None,
     household_id: int | None = None,
 ) -> InterestSubmission:
-    """Store one klimaattafel form. It is linked to a household of this wijk when the caller is
-    that logged-in resident (`household_id`) or gives that household's email address."""
+    """Store one klimaattafel form. It is linked to a household of this wijk only when the
+    caller is that logged-in resident (`household_id`): typing a household's email address
+    proves nothing (the identity rule), so the answers of anyone else count for the wijk but
+    attach to no household. The email, when given, is checked and not kept."""
     postcode, street = postcode.strip(), " ".join(street.split())
     errors: dict[str, str] = {}
     if not postcode:
@@ -108,24 +109,13 @@ def submit_interests(
     elif any(measure not in MEASURE_LABELS or horizon not in HORIZON_LABELS
              for measure, horizon in answers):
         errors["answers"] = N_("Kies per maatregel binnen 1 jaar, binnen 5 jaar of niet.")
-    normalised_email = None
     if email and email.strip():
         try:
-            normalised_email = email_address(email)
+            email_address(email)
         except Invalid as exc:
             errors["email"] = exc.message
     if errors:
         raise InterestsInvalid(errors)
-    if household_id is None and normalised_email:
-        household_id = session.exec(
-            select(Household.id)
-            .where(
-                Household.campaign_id == campaign.id,
-                func.lower(Household.email) == normalised_email,
-                col(Household.erased_at).is_(None),
-            )
-            .order_by(col(Household.id).desc())
-        ).first()
     submission = InterestSubmission(
         campaign_id=campaign.id,  # type: ignore[arg-type]
         household_id=household_id,

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 from app import i18n
 from app.config import get_settings
 from app.db import foreground_wrote_within, write_turn
-from app.models import Household, MagicLinkToken, OutboxMail, User
+from app.models import ClaimToken, Household, MagicLinkToken, OutboxMail, User
 from app.models.base import utcnow
 from app.models.enums import MailStatus
 from app.security import new_token, token_hash
@@ -100,6 +100,18 @@ def _new_magic_link(household_id: int) -> tuple[str, dict[str, Any]]:
     return f"{settings.BASE_URL.rstrip('/')}/r/{token}", row
 
 
+def _claim_link(session: Session, claim_id: int, purpose: str,
+                tokens: list[dict[str, Any]] | None) -> str:
+    from app.services.claims import new_claim_link  # claims queues mail through this module
+
+    link, row = new_claim_link(claim_id, purpose)
+    if tokens is None:
+        session.add(ClaimToken(**row))
+    else:
+        tokens.append(row)
+    return link
+
+
 def render_mail(session: Session, mail: OutboxMail,
                 tokens: list[dict[str, Any]] | None = None) -> Message | None:
     """Build the message, or None when there is nobody to send it to any more. A magic link's
@@ -108,6 +120,7 @@ def render_mail(session: Session, mail: OutboxMail,
     context: dict[str, Any] = dict(mail.context)
     context["base_url"] = settings.BASE_URL.rstrip("/")
     to_address = mail.recipient
+    claim_id = context.get("claim_id")
     if mail.household_id is not None:
         household = session.get(Household, mail.household_id)
         if household is None or household.erased_at is not None or not household.email:
@@ -122,6 +135,14 @@ def render_mail(session: Session, mail: OutboxMail,
                 context["magic_link"], token_row = _new_magic_link(household.id)
                 tokens.append(token_row)
             context["magic_link_minutes"] = settings.MAGIC_LINK_MINUTES
+        if mail.purpose == "claim_notice" and claim_id is not None:
+            context["confirm_link"] = _claim_link(session, int(claim_id), "notice", tokens)
+    elif claim_id is not None and mail.purpose in MAGIC_LINK_PURPOSES:
+        # To whoever signed up at a known address: the mail any sign-up gets, with a link to
+        # their own claim (app.services.claims) instead of the household.
+        context["household"] = {"name": context.get("claimant_name", "")}
+        context["magic_link"] = _claim_link(session, int(claim_id), "receipt", tokens)
+        context["magic_link_minutes"] = settings.MAGIC_LINK_MINUTES
     elif mail.user_id is not None:
         user = session.get(User, mail.user_id)
         if user is None:
@@ -258,9 +279,14 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
             else:
                 new_tokens.extend(tokens)
                 ready.append((mail_id, message))
-        if new_tokens:
+        household_tokens = [row for row in new_tokens if "claim_id" not in row]
+        claim_tokens = [row for row in new_tokens if "claim_id" in row]
+        if household_tokens:
             session.connection().execute(
-                insert(MagicLinkToken.__table__), new_tokens)  # type: ignore[attr-defined]
+                insert(MagicLinkToken.__table__), household_tokens)  # type: ignore[attr-defined]
+        if claim_tokens:
+            session.connection().execute(
+                insert(ClaimToken.__table__), claim_tokens)  # type: ignore[attr-defined]
         session.commit()
     # Each mail is marked sent right after its hand-off (one short UPDATE), so a crash can send
     # at most the mail in hand again, not the rest of the batch.

@@ -6,15 +6,23 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import case, func, union_all
 from sqlmodel import Session, col, select
 
 from app.i18n import gettext
-from app.models import Campaign, Contractor, Offer, Participation, Partner, PriceTier
+from app.models import (
+    Campaign,
+    Contractor,
+    HouseholdClaim,
+    Offer,
+    Participation,
+    Partner,
+    PriceTier,
+)
 from app.models.base import utcnow
 from app.models.enums import CampaignStatus
 from app.models.enums import ParticipationStatus as S
-from app.services import pricing, status_flow
+from app.services import claims, pricing, status_flow
 from app.services.campaigns import get_public_campaign
 from app.services.errors import NotFound
 from app.services.labels import UNIT_LABELS
@@ -166,17 +174,28 @@ def signup_status(campaign: Campaign, opens_at: datetime, closes_at: datetime,
 def list_offers(session: Session, campaign: Campaign, offer_id: int | None = None
                 ) -> list[OfferListing]:
     """The campaign's offers (or just one) with their counts: two queries, counts in SQL."""
-    counts = (
+    # Places held by claims at known addresses count as any sign-up's (app.services.claims).
+    places = union_all(
         select(
             col(Participation.offer_id).label("offer_id"),
-            func.sum(case((col(Participation.status).in_(status_flow.HOLDS_A_PLACE), 1), else_=0))
-            .label("participants"),
-            func.sum(case((col(Participation.status) == S.waitlisted, 1), else_=0))
-            .label("waitlisted"),
+            case((col(Participation.status).in_(status_flow.HOLDS_A_PLACE), 1), else_=0)
+            .label("holds"),
+            case((col(Participation.status) == S.waitlisted, 1), else_=0).label("waits"),
         )
         .join(Offer, col(Offer.id) == Participation.offer_id)
-        .where(Offer.campaign_id == campaign.id)
-        .group_by(col(Participation.offer_id))
+        .where(Offer.campaign_id == campaign.id),
+        select(
+            col(HouseholdClaim.offer_id).label("offer_id"),
+            case((col(HouseholdClaim.held_status) == S.registered, 1), else_=0).label("holds"),
+            case((col(HouseholdClaim.held_status) == S.waitlisted, 1), else_=0).label("waits"),
+        )
+        .where(HouseholdClaim.campaign_id == campaign.id, HouseholdClaim.status == "pending",
+               HouseholdClaim.created_at >= claims.cutoff()),
+    ).subquery()
+    counts = (
+        select(places.c.offer_id, func.sum(places.c.holds).label("participants"),
+               func.sum(places.c.waits).label("waitlisted"))
+        .group_by(places.c.offer_id)
         .subquery()
     )
     statement = (

@@ -23,6 +23,7 @@ from app.models import (
     Group,
     GroupMember,
     Household,
+    HouseholdClaim,
     Interest,
     InterestSubmission,
     MagicLinkToken,
@@ -556,6 +557,10 @@ def erase_household(session: Session, principal: Principal) -> None:
         update(InterestSubmission)
         .where(InterestSubmission.household_id == household.id)  # type: ignore[arg-type]
         .values(street="")
+    )
+    # Sign-ups typed at its address by others: they hold the address and the others' words.
+    session.exec(  # type: ignore[call-overload]
+        delete(HouseholdClaim).where(HouseholdClaim.household_id == household.id)  # type: ignore[arg-type]
     )
     session.exec(  # type: ignore[call-overload]
         delete(MagicLinkToken).where(MagicLinkToken.household_id == household.id)  # type: ignore[arg-type]

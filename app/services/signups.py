@@ -7,9 +7,12 @@ write lock from `BEGIN IMMEDIATE`), then counts the places held and decides. `si
 before it answers, so a 201 the resident saw is never rolled back afterwards.
 """
 
+import base64
 import hashlib
 import hmac
+import json
 import logging
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -25,16 +28,23 @@ from sqlmodel import Session, col, select
 from app import i18n
 from app.config import get_settings
 from app.i18n import N_
-from app.models import Campaign, Household, Offer, OutboxMail, Participation, ParticipationEvent
+from app.models import (
+    Campaign,
+    Household,
+    HouseholdClaim,
+    Offer,
+    OutboxMail,
+    Participation,
+    ParticipationEvent,
+)
 from app.models.base import utcnow
 from app.models.enums import CampaignStatus, HouseholdSource
 from app.models.enums import ParticipationStatus as S
 from app.security import hit_rate_limit
-from app.services import status_flow
+from app.services import claims, status_flow
 from app.services.errors import Conflict, Invalid, NotFound, ServiceError
 from app.services.households import HouseholdData, clean_household, fill_in_blanks
 from app.services.mail import queue_mail
-from app.services.validation import MAX_DB_INT
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +82,12 @@ class SignupData:
 
 @dataclass(frozen=True)
 class SignupResult:
-    participation: Participation
+    """A stored sign-up, or (at a known household's address, unproven) the claim it became."""
+
+    participation: Participation | None
     household: Household
     waitlist_position: int | None
+    claim: HouseholdClaim | None = None
 
 
 def field_path(name: str) -> str:
@@ -136,7 +149,7 @@ def ensure_signup_open(offer: Offer, campaign: Campaign) -> None:
         raise Conflict(MSG_CLOSED)
 
 
-def _lock_offer(session: Session, offer_id: int) -> Offer:
+def lock_offer(session: Session, offer_id: int) -> Offer:
     """Serialise every change to this offer's places (FOR UPDATE; SQLite holds the write lock)."""
     offer = session.exec(
         select(Offer).where(Offer.id == offer_id).with_for_update()
@@ -146,12 +159,14 @@ def _lock_offer(session: Session, offer_id: int) -> Offer:
 
 
 def places_held(session: Session, offer_id: int) -> int:
-    return session.exec(
+    """Sign-ups holding a place, and the claims holding one (see `app.services.claims`)."""
+    held = session.exec(
         select(func.count()).select_from(Participation).where(
             Participation.offer_id == offer_id,
             col(Participation.status).in_(status_flow.HOLDS_A_PLACE),
         )
     ).one()
+    return held + claims.held_places(session, [offer_id]).get(offer_id, (0, 0))[0]
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,9 @@ class SignupRequest:
     source: str = HouseholdSource.online
     locale: str = "nl"
     campaign_slug: str | None = None
+    # The household whose control the caller proved (a resident logged in by its magic link):
+    # a sign-up at its address is its own. Anyone else's at a known address is a claim.
+    proven_household_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +194,10 @@ class SignupReceipt:
     household_id: int
     status: str
     waitlist_position: int | None
+    # Kept as a claim on a known household (then participation_id is the claim's id).
+    claim_id: int | None = None
+    # A confirmation mail was queued (the thank-you page says so).
+    mailed: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,21 +216,30 @@ def sign_up(
     *,
     actor: status_flow.Actor = status_flow.Actor("resident"),
     source: str = HouseholdSource.online,
+    proven_household_id: int | None = None,
 ) -> SignupResult:
     """Sign a household up for an offer, registered or (when full) waitlisted; commits.
 
     `raw` holds flat fields as the form posts them (see `clean_signup`). Raises SignupInvalid
-    (422, every failing field), Conflict (409: window closed, or this address already signed
-    up for this offer, in which case the log-in link is mailed again), NotFound (404).
+    (422, every failing field), Conflict (409: window closed, or this household already signed
+    up for this offer, by staff or its own resident, in which case the log-in link is mailed
+    again), NotFound (404). At a known household's address, anyone else's sign-up becomes a
+    claim (`SignupResult.claim`, see app.services.claims).
     """
     request = SignupRequest(offer_id, raw, actor=actor, source=source,
-                            locale=i18n.current_language.get())
+                            locale=i18n.current_language.get(),
+                            proven_household_id=proven_household_id)
     outcome = sign_up_many(session, [request])[0]
     if isinstance(outcome, ServiceError):
         raise outcome
-    participation = session.get(Participation, outcome.participation_id)
     household = session.get(Household, outcome.household_id)
-    assert participation is not None and household is not None
+    assert household is not None
+    if outcome.claim_id is not None:
+        return SignupResult(participation=None, household=household,
+                            waitlist_position=outcome.waitlist_position,
+                            claim=session.get(HouseholdClaim, outcome.claim_id))
+    participation = session.get(Participation, outcome.participation_id)
+    assert participation is not None
     return SignupResult(participation=participation, household=household,
                         waitlist_position=outcome.waitlist_position)
 
@@ -310,15 +341,20 @@ def _write_signups(
     held, waiting = _place_counts(session, list(offers))
     rows: list[dict[str, Any]] = []
     placed: list[tuple[int, PreparedSignup, int, str, int | None]] = []
+    version = get_settings().PRIVACY_NOTICE_VERSION
     for index, item in todo:
         request = item.request
         offer, campaign = offers[request.offer_id]
         household_id = households[(item.campaign_id, item.data.household.address_key)]
-        if (request.offer_id, household_id) in seen_pairs:
+        known = households.existing.get(household_id)
+        if known is None and households.creator.get(household_id) is not item:
+            known = session.get(Household, household_id)  # made a moment ago by this batch
+        proven = request.actor.kind == "staff" or request.proven_household_id == household_id
+        signed_up = (request.offer_id, household_id) in seen_pairs
+        if signed_up and (proven or known is None):
             _resend_link(session, household_id, campaign, locale=request.locale)
             outcomes[index] = Conflict(MSG_DUPLICATE)
             continue
-        seen_pairs.add((request.offer_id, household_id))
         assert offer.id is not None
         if held[offer.id] < offer.capacity and waiting[offer.id]:
             promoted = len(_fill_free_places(session, offer, held=held[offer.id]))
@@ -330,6 +366,29 @@ def _write_signups(
         else:
             waiting[offer.id] += 1
             status, position = S.waitlisted, waiting[offer.id]
+        if known is not None and not proven:
+            # The identity rule: the same answer as anyone, and nothing added to the household.
+            claim = claims.open_claim(
+                session, household=known, offer=offer, campaign=campaign,
+                data=item.data.household, quantity=item.data.quantity,
+                share_contact_with_contractor=item.data.share_contact_with_contractor,
+                held_status=status.value, waitlist_position=position,
+                already_signed_up=signed_up, source=request.source, locale=request.locale,
+                now=now)
+            assert claim.id is not None
+            outcomes[index] = SignupReceipt(
+                participation_id=claim.id, offer_id=offer.id, household_id=household_id,
+                status=status.value, waitlist_position=position, claim_id=claim.id,
+                mailed=bool(item.data.household.email))
+            continue
+        if known is not None:
+            fill_in_blanks(known, item.data.household, consented_at=now,
+                           consent_version=version,
+                           share_contact_with_contractor=item.data.share_contact_with_contractor)
+            session.add(known)
+            if known.email:
+                households.with_email.add(household_id)
+        seen_pairs.add((request.offer_id, household_id))
         rows.append({"household_id": household_id, "offer_id": offer.id,
                      "measure": offer.measure, "quantity": item.data.quantity,
                      "status": status.value, "created_at": now, "status_changed_at": now})
@@ -369,7 +428,8 @@ def _write_signups(
         outcomes[index] = SignupReceipt(participation_id=participation_id,
                                         offer_id=request.offer_id,
                                         household_id=household_id, status=status_value,
-                                        waitlist_position=position)
+                                        waitlist_position=position,
+                                        mailed=households.has_email(household_id))
     connection.execute(insert(ParticipationEvent.__table__), events)  # type: ignore[attr-defined]
     if mails:
         connection.execute(insert(OutboxMail.__table__), mails)  # type: ignore[attr-defined]
@@ -405,6 +465,9 @@ def _place_counts(session: Session, offer_ids: list[int]) -> tuple[dict[int, int
             waiting[offer_id] += count
         else:
             held[offer_id] += count
+    for offer_id, (registered, waitlisted) in claims.held_places(session, offer_ids).items():
+        held[offer_id] += registered
+        waiting[offer_id] += waitlisted
     return held, waiting
 
 
@@ -416,6 +479,10 @@ class _HouseholdIds(dict[tuple[int, str], int]):
         super().__init__()
         self.with_email: set[int] = set()
         self.created: set[int] = set()  # made by this batch: no sign-ups stored yet
+        # Those made by this batch, and the sign-up whose details made each.
+        self.creator: dict[int, PreparedSignup] = {}
+        # The households that existed before this batch (none of them changed here).
+        self.existing: dict[int, Household] = {}
 
     def has_email(self, household_id: int) -> bool:
         return household_id in self.with_email
@@ -424,8 +491,9 @@ class _HouseholdIds(dict[tuple[int, str], int]):
 def _households_for(
     session: Session, todo: list[tuple[int, PreparedSignup]], now: datetime
 ) -> _HouseholdIds:
-    """Each sign-up's household: found by address in its wijk, or created. An existing
-    household only gets blanks filled in (see `households.fill_in_blanks`)."""
+    """Each sign-up's household: found by address in its wijk, or created from the first
+    sign-up at that address. Existing households are returned unchanged (`existing`): whether a
+    sign-up may add to one is the caller's decision (the identity rule)."""
     result = _HouseholdIds()
     by_campaign: dict[int, dict[str, PreparedSignup]] = {}
     for _, item in todo:
@@ -462,6 +530,7 @@ def _households_for(
             for household_id, key, email in created:
                 result[(campaign_id, key)] = household_id
                 result.created.add(household_id)
+                result.creator[household_id] = items[key]
                 if email:
                     result.with_email.add(household_id)
             missing = [row["address_key"] for row in new_rows
@@ -477,13 +546,9 @@ def _households_for(
         for key, household in existing.items():
             if (campaign_id, key) in result:
                 continue
-            item = items[key]
-            fill_in_blanks(household, item.data.household, consented_at=now,
-                           consent_version=version,
-                           share_contact_with_contractor=item.data.share_contact_with_contractor)
-            session.add(household)
             assert household.id is not None
             result[(campaign_id, key)] = household.id
+            result.existing[household.id] = household
             if household.email:
                 result.with_email.add(household.id)
     session.flush()
@@ -604,7 +669,7 @@ def promote_from_waitlist(session: Session, offer_id: int) -> list[Participation
     """Move the oldest waitlisted sign-ups of an offer into its free places (usually one, after
     a withdrawal), each with a status event and a `waitlist_promoted` mail. Locks the offer;
     the caller's transaction commits. Returns the promoted participations."""
-    return _fill_free_places(session, _lock_offer(session, offer_id))
+    return _fill_free_places(session, lock_offer(session, offer_id))
 
 
 def withdraw(
@@ -616,7 +681,7 @@ def withdraw(
 
     The caller has already checked that `participation` belongs to the resident."""
     if participation.offer_id is not None:
-        _lock_offer(session, participation.offer_id)
+        lock_offer(session, participation.offer_id)
         session.refresh(participation)
     if not status_flow.can_transition(participation.status, S.cancelled):
         raise Conflict(MSG_NOT_WITHDRAWABLE)
@@ -629,26 +694,40 @@ def withdraw(
     return participation
 
 
-def confirmation_ref(participation_id: int) -> str:
-    """A reference to put in the thank-you page's URL; only this server can make one."""
-    return f"{participation_id}.{_ref_signature(participation_id)}"
+def confirmation_ref(receipt: SignupReceipt) -> str:
+    """What the thank-you page shows, carried in its URL and signed so that only this server
+    can make one: the answer the sign-up got (offer, status, waitlist position, whether a mail
+    went out), never an id. A sign-up kept as a claim reads exactly like any other."""
+    payload = json.dumps([receipt.offer_id, receipt.status, receipt.waitlist_position,
+                          receipt.mailed, secrets.token_hex(4)], separators=(",", ":"))
+    text = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+    return f"{text}.{_ref_signature(text)}"
 
 
-def participation_for_ref(session: Session, ref: str) -> tuple[Participation, Household] | None:
-    """The sign-up behind a confirmation reference, or None when it is not a valid one."""
-    id_text, _, signature = ref.partition(".")
-    if not (id_text.isascii() and id_text.isdigit() and 0 < int(id_text) <= MAX_DB_INT):
+@dataclass(frozen=True)
+class Confirmation:
+    offer_id: int
+    status: str
+    waitlist_position: int | None
+    mailed: bool
+
+
+def read_confirmation_ref(ref: str) -> Confirmation | None:
+    """The answer behind a thank-you page's reference, or None when it is not a valid one."""
+    text, _, signature = ref.partition(".")
+    if not (text.isascii() and signature.isascii() and 0 < len(text) <= 200):
         return None
-    if not hmac.compare_digest(signature.encode(), _ref_signature(int(id_text)).encode()):
+    if not hmac.compare_digest(signature.encode(), _ref_signature(text).encode()):
         return None
-    row = session.exec(
-        select(Participation, Household)
-        .join(Household, col(Household.id) == Participation.household_id)
-        .where(Participation.id == int(id_text))
-    ).first()
-    return (row[0], row[1]) if row else None
+    try:
+        offer_id, status, position, mailed, _nonce = json.loads(
+            base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (ValueError, TypeError):
+        return None
+    return Confirmation(offer_id=offer_id, status=status, waitlist_position=position,
+                        mailed=bool(mailed))
 
 
-def _ref_signature(participation_id: int) -> str:
+def _ref_signature(text: str) -> str:
     key = get_settings().SECRET_KEY.encode()
-    return hmac.new(key, f"signup|{participation_id}".encode(), hashlib.sha256).hexdigest()[:24]
+    return hmac.new(key, f"signup|{text}".encode(), hashlib.sha256).hexdigest()[:24]

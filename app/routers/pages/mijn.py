@@ -23,6 +23,7 @@ from app.i18n import N_
 from app.models.enums import Horizon
 from app.routers.pages.auth import set_session_cookie
 from app.services import campaigns as campaign_service
+from app.services import claims
 from app.services import household_queries as labels
 from app.services import interests as interest_service
 from app.services import participation_status as status_service
@@ -81,7 +82,8 @@ def request_link(
 @router.get("/r/{token}")
 def confirm_link(request: Request, token: str, session: SessionDep) -> Response:
     """A confirm page: opening the link (mail scanners do) does not log in, only its button."""
-    if not resident_service.magic_link_is_usable(session, token):
+    if not (resident_service.magic_link_is_usable(session, token)
+            or claims.claim_for_token(session, token, "receipt") is not None):
         return render(request, "mijn/link_invalid.html", {"email": "", "errors": {}},
                       status_code=410)
     return render(request, "mijn/confirm.html", {"token": token})
@@ -89,7 +91,13 @@ def confirm_link(request: Request, token: str, session: SessionDep) -> Response:
 
 @router.post("/r/{token}")
 def use_link(request: Request, token: str, session: SessionDep) -> Response:
-    """Use the link (once): a new session for the resident, then on to /mijn."""
+    """Use the link (once): a new session for the resident, then on to /mijn. The link of a
+    sign-up kept as a claim (app.services.claims) shows that claim only."""
+    if claims.claim_for_token(session, token, "receipt") is not None:
+        claim = claims.use_token(session, token, "receipt")
+        if claim is not None:
+            return render(request, "claims/receipt.html", {
+                "claim": claim, "offer_title": claims.offer_title(session, claim)})
     try:
         session_token = resident_service.log_in_with_magic_link(
             session, token=token, ip=client_ip(request), kind="web"

@@ -197,7 +197,7 @@ async def sign_up(request: Request, slug: str, offer_id: int, fields: FormFields
     except Conflict as exc:
         return await run_in_threadpool(_form_again, request, slug, offer_id, values,
                                        {}, 409, conflict=exc.message)
-    ref = signups.confirmation_ref(receipt.participation_id)
+    ref = signups.confirmation_ref(receipt)
     return redirect(request, f"/wijken/{slug}/aanbod/{offer_id}/bedankt?ref={ref}")
 
 
@@ -215,12 +215,10 @@ def signup_done(request: Request, slug: str, offer_id: int, session: ReadSession
                 ref: str = "") -> HTMLResponse:
     """After signing up: registered, or waitlisted with the position; and how we follow up."""
     page = offers_public.offer_page(session, slug, offer_id)
-    found = signups.participation_for_ref(session, ref)
-    if found is None or found[0].offer_id != page.offer.id:
+    found = signups.read_confirmation_ref(ref)
+    if found is None or found.offer_id != page.offer.id:
         raise NotFound(N_("Deze bevestiging bestaat niet."))
-    participation, household = found
     return render(request, "public/signup_done.html", {
-        "page": page, "participation": participation,
-        "waitlist_position": signups.waitlist_position(session, participation),
-        "has_email": bool(household.email),
+        "page": page, "status": found.status, "waitlist_position": found.waitlist_position,
+        "has_email": found.mailed,
     })
