@@ -22,8 +22,9 @@ from app.config import get_settings
 from app.deps import SESSION_COOKIE
 from app.main import create_app
 from app.middleware import CSRF_COOKIE, LANG_COOKIE
+from app.models import ClaimToken
+from app.services import claims, signups
 from app.services import mail as mail_service
-from app.services import signups
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.world import World, build_world, csrf_of, web_login
 
@@ -46,6 +47,26 @@ def magic_link_token(session: Session, world: World) -> str:
     return link.rsplit("/r/", 1)[1]
 
 
+def claim_notice_token(session: Session, world: World) -> str:
+    """The household's link about a sign-up someone else made at its address."""
+    claim = signups.sign_up(session, world.offer.id, {  # type: ignore[arg-type]
+        "name": "Iemand Anders", "email": "anders@example.be",
+        "street": world.resident.street, "house_number": world.resident.house_number,
+        "postcode": world.resident.postcode, "consent": "true"}).claim
+    assert claim is not None and claim.id is not None
+    link, row = claims.new_claim_link(claim.id, "notice")
+    session.add(ClaimToken(**row))
+    session.flush()
+    return link.rsplit("/", 1)[1]
+
+
+def thank_you_ref(world: World) -> str:
+    return signups.confirmation_ref(signups.SignupReceipt(
+        participation_id=world.registered.id, offer_id=world.offer.id,  # type: ignore[arg-type]
+        household_id=world.resident.id, status="registered",  # type: ignore[arg-type]
+        waitlist_position=None, mailed=True))
+
+
 Url = Callable[[World, Session], str]
 # Every page route: who may see it, and a URL to a real object. Keep in step with the app.
 PAGES: dict[str, tuple[str, Url]] = {
@@ -55,6 +76,8 @@ PAGES: dict[str, tuple[str, Url]] = {
     "/mijn/link": (ANONYMOUS, lambda w, s: "/mijn/link"),
     "/mijn/gewist": (ANONYMOUS, lambda w, s: "/mijn/gewist"),
     "/r/{token}": (ANONYMOUS, lambda w, s: f"/r/{magic_link_token(s, w)}"),
+    "/adres-bevestigen/{token}": (
+        ANONYMOUS, lambda w, s: f"/adres-bevestigen/{claim_notice_token(s, w)}"),
     "/wijken/{slug}": (ANONYMOUS, lambda w, s: f"/wijken/{w.campaign.slug}"),
     "/wijken/{slug}/tellers": (ANONYMOUS, lambda w, s: f"/wijken/{w.campaign.slug}/tellers"),
     "/wijken/{slug}/klimaattafel": (
@@ -68,7 +91,7 @@ PAGES: dict[str, tuple[str, Url]] = {
         lambda w, s: f"/wijken/{w.campaign.slug}/aanbod/{w.offer.id}/schatting?quantity=40"),
     "/wijken/{slug}/aanbod/{offer_id}/bedankt": (
         ANONYMOUS, lambda w, s: f"/wijken/{w.campaign.slug}/aanbod/{w.offer.id}/bedankt"
-                                f"?ref={signups.confirmation_ref(w.registered.id)}"),  # type: ignore[arg-type]
+                                f"?ref={thank_you_ref(w)}"),
     "/mijn": (RESIDENT, lambda w, s: "/mijn"),
     "/mijn/inschrijvingen/{participation_id}/intrekken": (
         RESIDENT, lambda w, s: f"/mijn/inschrijvingen/{w.registered.id}/intrekken"),
@@ -79,6 +102,8 @@ PAGES: dict[str, tuple[str, Url]] = {
     "/account": (STAFF, lambda w, s: "/account"),
     "/beheer": (STAFF, lambda w, s: "/beheer"),
     "/beheer/audit": (STAFF, lambda w, s: "/beheer/audit"),
+    "/beheer/toegang": (STAFF, lambda w, s: "/beheer/toegang"),
+    "/beheer/nakijken": (STAFF, lambda w, s: "/beheer/nakijken"),
     "/beheer/aannemers": (STAFF, lambda w, s: "/beheer/aannemers"),
     "/beheer/premies": (STAFF, lambda w, s: "/beheer/premies"),
     "/beheer/offertes": (STAFF, lambda w, s: "/beheer/offertes"),

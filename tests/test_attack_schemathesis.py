@@ -30,6 +30,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlmodel import Session
 
 from app.main import create_app
+from app.services import signups
 from tests.support.world import World, build_world
 
 # The document as the app serves it at /openapi.json (read from a separate app instance: the
@@ -46,6 +47,7 @@ CALLER: dict[str, str] = {
     "POST /api/v1/auth/token": ANYONE,
     "POST /api/v1/auth/resident-link": ANYONE,
     "POST /api/v1/auth/resident": ANYONE,
+    "POST /api/v1/auth/logout": STAFF_OR_CONTRACTOR,
     "GET /api/v1/campaigns": STAFF,
     "POST /api/v1/campaigns": STAFF,
     "GET /api/v1/campaigns/{slug}": ANYONE,
@@ -82,6 +84,9 @@ CALLER: dict[str, str] = {
     "POST /api/v1/quote-requests/{quote_request_id}/quotes": CONTRACTOR,
     "GET /api/v1/quote-requests/{quote_request_id}/comparison": STAFF,
     "POST /api/v1/quotes/{quote_id}/accept": STAFF,
+    "GET /api/v1/claims": STAFF,
+    "POST /api/v1/claims/{claim_id}/confirm": STAFF,
+    "POST /api/v1/claims/{claim_id}/reject": STAFF,
 }
 
 LABELS = [
@@ -110,6 +115,17 @@ def real_path_parameters(world: World, label: str) -> dict[str, Any]:
     }
     path = label.split(" ", 1)[1]
     return {name: value for name, value in known.items() if "{" + name + "}" in path}
+
+
+def a_claim(session: Session, world: World) -> int:
+    """A sign-up by someone else at the resident's address: a claim of the world's wijk."""
+    resident = world.resident
+    claim = signups.sign_up(session, world.offer.id, {  # type: ignore[arg-type]
+        "name": "Iemand Anders", "email": "anders@example.be", "street": resident.street,
+        "house_number": resident.house_number, "postcode": resident.postcode,
+        "consent": "true"}).claim
+    assert claim is not None and claim.id is not None
+    return claim.id
 
 
 def callers(world: World, session: Session, caller: str) -> list[dict[str, str]]:
@@ -158,6 +174,8 @@ def test_generated_requests_get_no_500_and_answers_match_the_document(
     operation = SCHEMA.find_operation_by_label(label)
     assert operation is not None
     real = real_path_parameters(world, label)
+    if "{claim_id}" in label:
+        real["claim_id"] = a_claim(db_session, world)
     strategies = []
     for headers in callers(world, db_session, CALLER[label]):
         # Valid requests about real objects, the same with generated path parameters, and
