@@ -8,6 +8,7 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 from sqlmodel import Session
 
@@ -218,3 +219,20 @@ def _committing(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
+
+
+async def proven_household_id(request: Request, *, kind: str) -> int | None:
+    """The household whose resident is logged in on this request ("web": the session cookie,
+    "api": a bearer token), or None. A sign-up of theirs at their own address is theirs, not a
+    claim (app.services.claims). Anonymous requests, the sign-up rush, cost nothing here."""
+    token = request.cookies.get(SESSION_COOKIE) if kind == "web" else _bearer(request)
+    if not token:
+        return None
+
+    def look_up() -> int | None:
+        with read_session_for(request) as session:
+            principal, _stale = lookup_principal(session, token, kind=kind)
+            return principal.household_id if principal and principal.role == Role.resident \
+                else None
+
+    return await run_in_threadpool(look_up)

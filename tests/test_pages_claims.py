@@ -148,3 +148,35 @@ def test_the_thank_you_page_reads_the_same_for_a_known_and_a_new_address(
         pages.append(client.get(posted.headers["location"]).text)
     known, new = pages
     assert known == new
+
+
+def test_a_logged_in_resident_signs_up_at_their_own_address_without_a_claim(
+    client: TestClient, db_session: Session
+) -> None:
+    campaign = make_campaign(db_session, slug="eigenwijk")
+    first = make_offer(db_session, campaign=campaign)
+    second = make_offer(db_session, campaign=campaign, measure="window_frames", unit="piece")
+    household = make_household(db_session, campaign=campaign, street="Duinenstraat",
+                               house_number="3", phone=None)
+    db_session.commit()
+    # In the browser, with the session their magic link gave them.
+    client.cookies.set(SESSION_COOKIE, auth_service.start_session(db_session, kind="web",
+                                                                  household=household))
+    page = client.get(f"/wijken/eigenwijk/aanbod/{first.id}").text
+    posted = client.post(f"/wijken/eigenwijk/aanbod/{first.id}", follow_redirects=False, data={
+        "name": household.name, "email": household.email or "", "phone": "0470 55 44 33",
+        "street": "Duinenstraat", "house_number": "3", "postcode": "8400", "consent": "on",
+        "csrf_token": csrf_from(page)})
+    assert posted.status_code == 303
+    client.cookies.clear()
+    # Over the API, with the bearer token of the same link.
+    token = auth_service.start_session(db_session, kind="api", household=household)
+    answer = client.post(f"/api/v1/offers/{second.id}/participations",
+                         json=signup_body(3), headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201
+    assert db_session.exec(select(HouseholdClaim)).all() == []
+    signed = db_session.exec(select(Participation.offer_id).where(
+        Participation.household_id == household.id)).all()
+    assert sorted(signed) == sorted([first.id, second.id])
+    db_session.refresh(household)
+    assert household.phone == "+32470554433"  # their own sign-up fills their blanks

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Strict
 
 from app import i18n
-from app.deps import CommittingRoute, ReadSessionDep, signup_writer
+from app.deps import CommittingRoute, ReadSessionDep, proven_household_id, signup_writer
 from app.models.enums import BudgetBand, DwellingType, LifePhase, Measure, Profile, Tenure, Unit
 from app.services import offers_public, signups
 
@@ -92,7 +92,8 @@ async def sign_up(request: Request, offer_id: int, body: SignupIn) -> SignupOut:
               "share_contact_with_contractor": body.share_contact_with_contractor}
     try:
         receipt = await signup_writer(request).sign_up(signups.SignupRequest(
-            offer_id, fields, locale=i18n.current_language.get()))
+            offer_id, fields, locale=i18n.current_language.get(),
+            proven_household_id=await proven_household_id(request, kind="api")))
     except signups.SignupInvalid as exc:
         raise RequestValidationError([
             {"loc": ["body", *signups.field_path(name).split(".")], "msg": i18n.gettext(message),

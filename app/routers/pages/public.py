@@ -13,7 +13,14 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app import i18n
-from app.deps import CommittingRoute, FormFields, ReadSessionDep, read_session_for, signup_writer
+from app.deps import (
+    CommittingRoute,
+    FormFields,
+    ReadSessionDep,
+    proven_household_id,
+    read_session_for,
+    signup_writer,
+)
 from app.i18n import N_
 from app.services import offers_public, page_cache, signups
 from app.services.errors import Conflict, NotFound
@@ -190,7 +197,8 @@ async def sign_up(request: Request, slug: str, offer_id: int, fields: FormFields
     values = _form_values(fields)
     try:
         receipt = await signup_writer(request).sign_up(signups.SignupRequest(
-            offer_id, values, locale=i18n.current_language.get(), campaign_slug=slug))
+            offer_id, values, locale=i18n.current_language.get(), campaign_slug=slug,
+            proven_household_id=await proven_household_id(request, kind="web")))
     except signups.SignupInvalid as exc:
         return await run_in_threadpool(_form_again, request, slug, offer_id, values,
                                        exc.errors, 422, show_summary=True)
