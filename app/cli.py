@@ -1,4 +1,4 @@
-"""The `wijkwerf` command: migrate, create-user, seed-demo, serve."""
+"""The `wijkwerf` command: migrate, create-user, grant-access, revoke-access, seed-demo, serve."""
 
 import argparse
 import sys
@@ -37,6 +37,39 @@ def create_user(args: argparse.Namespace) -> int:
             contractor_id=args.contractor_id,
         )
         print(f"User {user.email} ({user.role}) created with id {user.id}.")
+    return 0
+
+
+def grant_access(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.db import session_scope
+    from app.services import access
+
+    try:
+        data = access.GrantCreate(email=args.email, hours=args.hours, reason=args.reason)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        print(f"wijkwerf: --{error['loc'][0]}: {error['msg']}", file=sys.stderr)
+        return 1
+    with session_scope() as session:
+        organisation = access.organisation_by_name(session, args.organisation)
+        assert organisation.id is not None
+        grant = access.grant_access(session, data, organisation_id=organisation.id,
+                                    granted_by=None)
+        print(f"Access grant {grant.id}: {data.email} may act in {organisation.name} until "
+              f"{grant.expires_at:%Y-%m-%d %H:%M} UTC; every use is in its audit log.")
+    return 0
+
+
+def revoke_access(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.services import access
+
+    with session_scope() as session:
+        count = access.revoke_grants_of(session, email=args.email,
+                                        organisation_name=args.organisation)
+    print(f"{count} access grant(s) of {args.email} revoked.")
     return 0
 
 
@@ -84,6 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--role", required=True, choices=["admin", "staff", "contractor"])
     user.add_argument("--organisation", default=None)
     user.add_argument("--contractor-id", type=int, default=None)
+    grant = commands.add_parser(
+        "grant-access", help="let an admin act in another organisation for a few hours (audited)")
+    grant.add_argument("--email", required=True, help="the admin's log-in address")
+    grant.add_argument("--organisation", required=True, help="the organisation's exact name")
+    grant.add_argument("--hours", type=int, required=True, help="1 to 8")
+    grant.add_argument("--reason", required=True, help="why (shown to the organisation)")
+    revoke = commands.add_parser("revoke-access", help="end an admin's access grants now")
+    revoke.add_argument("--email", required=True)
+    revoke.add_argument("--organisation", default=None, help="only the grant to this one")
     commands.add_parser("seed-demo", help="load demo data for a Flemish wijk (idempotent)")
     server = commands.add_parser("serve", help="run the web server")
     server.add_argument("--host", default="127.0.0.1")
@@ -112,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
             migrate()
         elif args.command == "create-user":
             return create_user(args)
+        elif args.command == "grant-access":
+            return grant_access(args)
+        elif args.command == "revoke-access":
+            return revoke_access(args)
         elif args.command == "seed-demo":
             seed_demo()
         elif args.command == "serve":

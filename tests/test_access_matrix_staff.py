@@ -1,6 +1,8 @@
-"""Who may use every staff API route and /beheer page: staff of the own organisation may;
-staff of another organisation get 404 for this organisation's objects (never 403, so nothing
-leaks); anonymous callers get 401 (API) or the log-in page; contractors and residents get 403."""
+"""Who may use every staff API route and /beheer page: staff and admins of the own organisation
+may; staff and admins of another organisation get 404 for this organisation's objects (never
+403, so nothing leaks; an admin acts in another organisation only through an access grant, see
+test_attack_organisation_boundary); anonymous callers get 401 (API) or the log-in page;
+contractors and residents get 403."""
 
 import re
 from dataclasses import dataclass
@@ -27,7 +29,9 @@ from tests.factories import (
 @dataclass
 class World:
     own_staff: User
+    own_admin: User
     other_staff: User
+    other_admin: User
     contractor_user: User
     resident: Household
     campaign: Campaign
@@ -48,7 +52,9 @@ def world(db_session: Session) -> World:
     resident_campaign = make_campaign(db_session)
     return World(
         own_staff=own_staff,
+        own_admin=make_user(db_session, role="admin", organisation_id=own_staff.organisation_id),
         other_staff=make_user(db_session),
+        other_admin=make_user(db_session, role="admin"),
         contractor_user=make_user(db_session, role="contractor", contractor=contractor),
         resident=make_household(db_session, campaign=resident_campaign),
         campaign=campaign, offer=offer, household=household, contractor=contractor,
@@ -113,10 +119,12 @@ def test_api_object_route_answers_only_the_own_organisation(
 ) -> None:
     url, payload = _fill(path, world), body(world) if body else None
     _wrong_callers(client, db_session, world, method, url, payload)
-    other = _api(client, db_session, method, url, payload, user=world.other_staff)
-    assert other.status_code == 404, other.text
-    own = _api(client, db_session, method, url, payload, user=world.own_staff)
-    assert own.status_code == own_status, own.text
+    for outsider in (world.other_staff, world.other_admin):
+        other = _api(client, db_session, method, url, payload, user=outsider)
+        assert other.status_code == 404, other.text
+    for insider in (world.own_staff, world.own_admin):
+        own = _api(client, db_session, method, url, payload, user=insider)
+        assert own.status_code == own_status, own.text
 
 
 @pytest.mark.parametrize(("method", "path", "body", "own_status"), PLAIN_API_ROUTES,
@@ -150,12 +158,21 @@ def test_api_lists_never_show_another_organisations_rows(
                 user=world.own_staff).status_code == 200
 
 
-def test_admin_sees_every_organisation(client: TestClient, db_session: Session,
-                                       world: World) -> None:
-    admin = make_user(db_session, role="admin")
-    response = _api(client, db_session, "GET",
-                    f"/api/v1/campaigns/{world.campaign.slug}/households", None, user=admin)
-    assert response.status_code == 200 and response.json()["total"] == 1
+def test_admin_sees_only_its_own_organisation(client: TestClient, db_session: Session,
+                                              world: World) -> None:
+    households = f"/api/v1/campaigns/{world.campaign.slug}/households"
+    outsider = _api(client, db_session, "GET", households, None, user=world.other_admin)
+    insider = _api(client, db_session, "GET", households, None, user=world.own_admin)
+    assert outsider.status_code == 404
+    assert insider.status_code == 200 and insider.json()["total"] == 1
+    contractors = _api(client, db_session, "GET", "/api/v1/contractors", None,
+                       user=world.other_admin).json()
+    campaigns = _api(client, db_session, "GET", "/api/v1/campaigns", None,
+                     user=world.other_admin).json()
+    log = _api(client, db_session, "GET", "/api/v1/audit", None, user=world.other_admin).json()
+    assert world.contractor.id not in [c["id"] for c in contractors]
+    assert world.campaign.slug not in [c["slug"] for c in campaigns]
+    assert log["total"] == 0
 
 
 # --- HTML pages ------------------------------------------------------------------------------
@@ -215,11 +232,12 @@ def test_page_about_an_object_answers_only_the_own_organisation(
 ) -> None:
     url = _fill(path, world)
     _wrong_visitors(client, db_session, world, method, url)
-    other = _page(client, db_session, method, url, user=world.other_staff)
-    assert other.status_code == 404
-    assert "Niet gevonden" in other.text and world.household.name not in other.text
-    own = _page(client, db_session, method, url, user=world.own_staff)
-    assert own.status_code == own_status
+    for outsider in (world.other_staff, world.other_admin):
+        other = _page(client, db_session, method, url, user=outsider)
+        assert other.status_code == 404
+        assert "Niet gevonden" in other.text and world.household.name not in other.text
+    for insider in (world.own_staff, world.own_admin):
+        assert _page(client, db_session, method, url, user=insider).status_code == own_status
 
 
 @pytest.mark.parametrize(("method", "path", "own_status"), PLAIN_PAGES,

@@ -72,8 +72,9 @@ def test_staff_cannot_reach_another_organisations_campaign_and_the_try_is_logged
     event = db_session.exec(select(AuditEvent)).one()
     assert (event.organisation_id, event.outcome, event.ip) == (
         owner.organisation_id, "denied", "10.0.0.9")
-    admin = make_user(db_session, role="admin")
-    assert campaigns.get_staff_campaign(db_session, principal_of(admin), campaign.slug) == campaign
+    admin_elsewhere = make_user(db_session, role="admin")
+    with pytest.raises(NotFound):
+        campaigns.get_staff_campaign(db_session, principal_of(admin_elsewhere), campaign.slug)
 
 
 def test_update_changes_only_given_fields_and_bumps_the_version(db_session: Session) -> None:

@@ -278,13 +278,18 @@ def test_another_organisations_group_is_not_found(
                          GroupCreate(name="A", offer_id=offer.id))
     stranger = Principal(role=Role.staff, session_id=0,
                          organisation_id=factories.make_organisation(db_session).id)
-    admin = Principal(role=Role.admin, session_id=0, organisation_id=None)
+    admin_elsewhere = Principal(role=Role.admin, session_id=0,
+                                organisation_id=factories.make_organisation(db_session).id)
+    granted_admin = Principal(role=Role.admin, session_id=0,
+                              organisation_id=admin_elsewhere.organisation_id,
+                              grants=((campaign.organisation_id, 1),))
 
-    with pytest.raises(NotFound):
-        get_group(db_session, stranger, group.id)
-    with pytest.raises(NotFound):
-        update_group(db_session, stranger, group.id, GroupUpdate(name="overgenomen"))
-    assert get_group(db_session, admin, group.id).id == group.id
+    for outsider in (stranger, admin_elsewhere):
+        with pytest.raises(NotFound):
+            get_group(db_session, outsider, group.id)
+        with pytest.raises(NotFound):
+            update_group(db_session, outsider, group.id, GroupUpdate(name="overgenomen"))
+    assert get_group(db_session, granted_admin, group.id).id == group.id
 
 
 def test_viewing_the_groups_is_written_to_the_audit_log(

@@ -16,13 +16,14 @@ from app.models.household import (
     ParticipationEvent,
     StreetTally,
 )
-from app.models.organisation import Contractor, Organisation, User
+from app.models.organisation import Contractor, Organisation, OrganisationAccessGrant, User
 from app.models.quote import PremiumRule, Quote, QuoteInvitation, QuoteLine, QuoteRequest
 
 __all__ = [
     "AuditEvent", "AuthSession", "Batch", "Campaign", "ClaimToken", "Contractor", "Group",
-    "GroupMember", "Household", "HouseholdClaim", "HouseholdProgress", "Interest", "InterestSubmission", "InterestTally",
-    "MagicLinkToken", "MixTally", "Offer", "Organisation", "OutboxMail", "Participation",
-    "ParticipationEvent", "Partner", "PremiumRule", "PriceTier", "Quote", "QuoteInvitation",
-    "QuoteLine", "QuoteRequest", "RateLimitHit", "StreetTally", "User",
+    "GroupMember", "Household", "HouseholdClaim", "HouseholdProgress", "Interest",
+    "InterestSubmission", "InterestTally", "MagicLinkToken", "MixTally", "Offer", "Organisation",
+    "OrganisationAccessGrant",
+    "OutboxMail", "Participation", "ParticipationEvent", "Partner", "PremiumRule", "PriceTier",
+    "Quote", "QuoteInvitation", "QuoteLine", "QuoteRequest", "RateLimitHit", "StreetTally", "User",
 ]

@@ -29,6 +29,9 @@ class AuditEvent(SQLModel, table=True):
     household_id: int | None = Field(default=None, index=True)
     ip: str = Field(default="", max_length=64)
     outcome: str = Field(default="ok", max_length=16)
+    # The organisation access grant the actor used, when they acted in this organisation
+    # through one (a platform admin); no foreign key, so the line outlives any change to it.
+    access_grant_id: int | None = None
     created_at: datetime = instant_field(default_now=True)
 
 

@@ -1,15 +1,15 @@
 """The audit log: who viewed or changed which resident's data, and every refused access.
 Lines name objects by id, never by their personal data."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlmodel import Session, col, select
 
 from app.i18n import BRUSSELS, N_
 from app.models import AuditEvent
-from app.models.enums import Role
 from app.services.auth import Principal
 
 MAX_PAGE_SIZE = 200
@@ -40,6 +40,9 @@ ACTION_LABELS: dict[str, str] = {
     "household.update_self": N_("Gegevens gewijzigd door bewoner"),
     "household.export_self": N_("Gegevens gedownload door bewoner"),
     "household.erase": N_("Gegevens gewist op vraag van bewoner"),
+    "access_grant.create": N_("Toegang gegeven aan een platformbeheerder"),
+    "access_grant.revoke": N_("Toegang van een platformbeheerder ingetrokken"),
+    "access_grant.use": N_("Gegevens geopend met een toegangsrecht"),
 }
 
 
@@ -54,20 +57,50 @@ def record(
     organisation_id: int | None = None,
     ip: str = "",
     outcome: str = "ok",
+    operator: str = "",
 ) -> None:
+    """One line in an organisation's log (by default the caller's own). A line an admin writes
+    in another organisation names the access grant that lets them act there. `operator` names
+    who ran a command-line action (there is no principal then)."""
+    organisation_id = organisation_id if organisation_id is not None else (
+        principal.organisation_id if principal else None)
+    actor_kind = principal.role.value if principal else ("operator" if operator else "anonymous")
     session.add(AuditEvent(
-        organisation_id=organisation_id if organisation_id is not None
-        else (principal.organisation_id if principal else None),
+        organisation_id=organisation_id,
         actor_user_id=principal.user_id if principal else None,
-        actor_kind=principal.role.value if principal else "anonymous",
-        actor_label=principal.email if principal else "",
+        actor_kind=actor_kind,
+        actor_label=principal.email if principal else operator,
         action=action,
         object_type=object_type,
         object_id=object_id,
         household_id=household_id,
         ip=ip,
         outcome=outcome,
+        access_grant_id=principal.grant_for(organisation_id) if principal else None,
     ))
+
+
+def record_grant_use(
+    session: Session,
+    principal: Principal,
+    organisation_ids: Iterable[int | None],
+    *,
+    object_type: str,
+    object_id: int | None = None,
+    ip: str = "",
+) -> None:
+    """The caller reached data of these organisations: for each one reached through an access
+    grant (not their own), a line in that organisation's log naming the object and the grant,
+    once per object and request. Staff and admins in their own organisation write nothing."""
+    for organisation_id in set(organisation_ids):
+        if organisation_id is None or principal.grant_for(organisation_id) is None:
+            continue
+        use = (organisation_id, object_type, object_id)
+        if use in principal.recorded_grant_uses:
+            continue
+        principal.recorded_grant_uses.add(use)
+        record(session, principal, action="access_grant.use", object_type=object_type,
+               object_id=object_id, organisation_id=organisation_id, ip=ip)
 
 
 def record_denied(
@@ -127,11 +160,12 @@ def list_events(
     page: int = 1,
     page_size: int = 50,
 ) -> AuditPage:
-    """The caller's organisation's events (admins: all), newest first, one page."""
+    """The events of the organisations the caller acts for (their own; an admin also those of
+    a live access grant, which writes that use in their log), newest first, one page."""
     page, page_size = max(page, 1), min(max(page_size, 1), MAX_PAGE_SIZE)
-    conditions = []
-    if principal.role != Role.admin:
-        conditions.append(col(AuditEvent.organisation_id) == principal.organisation_id)
+    record_grant_use(session, principal, principal.organisation_ids, object_type="audit_event")
+    conditions: list[ColumnElement[bool]] = [
+        col(AuditEvent.organisation_id).in_(principal.organisation_ids)]
     if filters.action:
         conditions.append(col(AuditEvent.action) == filters.action)
     if filters.actor:

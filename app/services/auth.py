@@ -1,15 +1,15 @@
 """Log-in, server-side sessions and bearer tokens for staff, contractors and residents."""
 
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.config import get_settings
 from app.i18n import N_
-from app.models import AuthSession, Household, User
+from app.models import AuthSession, Household, OrganisationAccessGrant, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.security import (
@@ -41,10 +41,51 @@ class Principal:
     organisation_id: int | None = None
     contractor_id: int | None = None
     email: str = ""
+    # Other organisations an admin may act for right now, each with the live access grant that
+    # allows it: (organisation id, grant id). Filled in when the principal is built.
+    grants: tuple[tuple[int, int], ...] = ()
+    # The grant uses this request already wrote to the audit log (audit.record_grant_use).
+    recorded_grant_uses: set[tuple[int, str, int | None]] = field(
+        default_factory=set, init=False, compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.staff, Role.admin)
+
+    @property
+    def organisation_ids(self) -> frozenset[int]:
+        """The organisations whose data the caller may act on, for scoped queries: staff and
+        admins their own, an admin also each one of a live access grant. Contractors and
+        residents none (they are scoped by contractor or household)."""
+        if not self.is_staff:
+            return frozenset()
+        own = () if self.organisation_id is None else (self.organisation_id,)
+        return frozenset((*own, *(organisation_id for organisation_id, _ in self.grants)))
+
+    def grant_for(self, organisation_id: int | None) -> int | None:
+        """The access grant through which the caller reaches this organisation; None for their
+        own organisation and for one they cannot reach."""
+        if organisation_id is None or organisation_id == self.organisation_id:
+            return None
+        return next((grant_id for granted, grant_id in self.grants
+                     if granted == organisation_id), None)
+
+
+def live_grants(session: Session, user_id: int, now: datetime) -> tuple[tuple[int, int], ...]:
+    """An admin's access grants that are neither revoked nor expired, as (organisation id, grant
+    id), the newest grant for each organisation."""
+    rows = session.exec(
+        select(OrganisationAccessGrant.organisation_id, OrganisationAccessGrant.id)
+        .where(OrganisationAccessGrant.user_id == user_id,
+               col(OrganisationAccessGrant.revoked_at).is_(None),
+               OrganisationAccessGrant.expires_at > now)
+        .order_by(col(OrganisationAccessGrant.id).desc())
+    ).all()
+    newest: dict[int, int] = {}
+    for organisation_id, grant_id in rows:
+        assert grant_id is not None
+        newest.setdefault(organisation_id, grant_id)
+    return tuple(sorted(newest.items()))
 
 
 def authenticate_user(
@@ -136,13 +177,16 @@ def lookup_principal(session: Session, token: str | None, *, kind: str
         user = session.get(User, auth.user_id)
         if user is None or not user.is_active:
             return None, None
+        assert user.id is not None
+        role = Role(user.role)
         return Principal(
-            role=Role(user.role),
+            role=role,
             session_id=auth.id,
             user_id=user.id,
             organisation_id=user.organisation_id,
             contractor_id=user.contractor_id,
             email=user.email,
+            grants=live_grants(session, user.id, now) if role == Role.admin else (),
         ), stale
     if auth.household_id is not None:
         household = session.get(Household, auth.household_id)

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, delete, or_, select
 from app.i18n import N_
 from app.models import Campaign, Household, Offer, Participation, Partner
 from app.models.base import utcnow
-from app.models.enums import CampaignStatus, PartnerKind, Role
+from app.models.enums import CampaignStatus, PartnerKind
 from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
@@ -164,19 +164,23 @@ def list_open_campaigns(session: Session) -> list[Campaign]:
 
 
 def list_visible_campaigns(session: Session, principal: Principal | None) -> list[Campaign]:
-    """Open campaigns of every organisation, plus, for staff, their own organisation's drafts
-    and closed ones (admins: every campaign)."""
+    """Open campaigns of every organisation, plus, for staff, the drafts and closed ones of the
+    organisations they act for."""
     statement = select(Campaign)
-    if principal is not None and principal.role == Role.admin:
-        pass
-    elif principal is not None and principal.is_staff:
-        statement = statement.where(or_(Campaign.status == CampaignStatus.open,
-                                        Campaign.organisation_id == principal.organisation_id))
+    if principal is not None and principal.is_staff:
+        statement = statement.where(or_(
+            Campaign.status == CampaignStatus.open,
+            col(Campaign.organisation_id).in_(principal.organisation_ids)))
     else:
         statement = statement.where(Campaign.status == CampaignStatus.open)
-    return list(session.exec(
+    found = list(session.exec(
         statement.order_by(col(Campaign.municipality), col(Campaign.name))
     ).all())
+    if principal is not None:
+        audit.record_grant_use(session, principal, (
+            c.organisation_id for c in found if c.status != CampaignStatus.open),
+            object_type="campaign")
+    return found
 
 
 def get_public_campaign(session: Session, slug: str) -> Campaign:
@@ -190,29 +194,31 @@ def get_public_campaign(session: Session, slug: str) -> Campaign:
 
 
 def get_visible_campaign(session: Session, principal: Principal | None, slug: str) -> Campaign:
-    """A public campaign, or a draft of the caller's own organisation."""
+    """A public campaign, or a draft of an organisation the caller acts for."""
     statement = select(Campaign).where(Campaign.slug == slug)
-    if principal is not None and principal.role == Role.admin:
-        pass
-    elif principal is not None and principal.is_staff:
-        statement = statement.where(or_(Campaign.status != CampaignStatus.draft,
-                                        Campaign.organisation_id == principal.organisation_id))
+    if principal is not None and principal.is_staff:
+        statement = statement.where(or_(
+            Campaign.status != CampaignStatus.draft,
+            col(Campaign.organisation_id).in_(principal.organisation_ids)))
     else:
         statement = statement.where(Campaign.status != CampaignStatus.draft)
     campaign = session.exec(statement).first()
     if campaign is None:
         raise NotFound(N_("Deze wijk bestaat niet of is nog niet gepubliceerd."))
+    if principal is not None and campaign.status == CampaignStatus.draft:
+        audit.record_grant_use(session, principal, [campaign.organisation_id],
+                               object_type="campaign", object_id=campaign.id)
     return campaign
 
 
 def get_staff_campaign(
     session: Session, principal: Principal, slug: str, *, ip: str | None = None
 ) -> Campaign:
-    """A campaign of the caller's organisation (admins: any); another's answers NotFound.
-    With `ip` given, a refusal is written to the audit log."""
-    statement = select(Campaign).where(Campaign.slug == slug)
-    if principal.role != Role.admin:
-        statement = statement.where(Campaign.organisation_id == principal.organisation_id)
+    """A campaign of an organisation the caller acts for (their own; an admin also one of a
+    live access grant, and that use is logged there); another's answers NotFound. With `ip`
+    given, a refusal is written to the audit log."""
+    statement = select(Campaign).where(
+        Campaign.slug == slug, col(Campaign.organisation_id).in_(principal.organisation_ids))
     campaign = session.exec(statement).first()
     if campaign is None:
         if ip is not None:
@@ -223,17 +229,21 @@ def get_staff_campaign(
                                 object_type="campaign", object_id=owner[0] if owner else None,
                                 owner_organisation_id=owner[1] if owner else None, ip=ip)
         raise NotFound(N_("Deze wijk bestaat niet."))
+    audit.record_grant_use(session, principal, [campaign.organisation_id],
+                           object_type="campaign", object_id=campaign.id, ip=ip or "")
     return campaign
 
 
 def list_staff_campaigns(session: Session, principal: Principal) -> list[Campaign]:
-    """The caller's organisation's campaigns, every status (admins: all)."""
-    statement = select(Campaign)
-    if principal.role != Role.admin:
-        statement = statement.where(Campaign.organisation_id == principal.organisation_id)
-    return list(session.exec(
+    """The campaigns of the organisations the caller acts for, every status."""
+    statement = select(Campaign).where(
+        col(Campaign.organisation_id).in_(principal.organisation_ids))
+    found = list(session.exec(
         statement.order_by(col(Campaign.created_at).desc(), col(Campaign.id).desc())
     ).all())
+    audit.record_grant_use(session, principal, (c.organisation_id for c in found),
+                           object_type="campaign")
+    return found
 
 
 def campaign_numbers(session: Session, campaign_ids: list[int]) -> dict[int, CampaignNumbers]:

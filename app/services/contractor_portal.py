@@ -50,7 +50,8 @@ def participation_in_batch() -> ColumnElement[bool]:
 
 
 def visible_batches(principal: Principal):  # type: ignore[no-untyped-def]
-    """Batches the caller may see: a contractor its own, staff their organisation's."""
+    """Batches the caller may see: a contractor its own, staff and admins those of the
+    organisations they act for."""
     statement = (
         select(Batch)
         .join(Group, col(Group.id) == Batch.group_id)
@@ -58,10 +59,8 @@ def visible_batches(principal: Principal):  # type: ignore[no-untyped-def]
     )
     if principal.role == Role.contractor:
         return statement.where(Batch.contractor_id == principal.contractor_id)
-    if principal.role == Role.staff:
-        return statement.where(Campaign.organisation_id == principal.organisation_id)
-    if principal.role == Role.admin:
-        return statement
+    if principal.is_staff:
+        return statement.where(col(Campaign.organisation_id).in_(principal.organisation_ids))
     return statement.where(false())
 
 
@@ -132,7 +131,10 @@ def _load(session: Session, batch: Batch) -> BatchView:
 def list_batches(session: Session, principal: Principal) -> list[BatchView]:
     """The caller's batches, newest first, each with its households."""
     batches = session.exec(visible_batches(principal).order_by(col(Batch.id).desc())).all()
-    return [_load(session, batch) for batch in batches]
+    views = [_load(session, batch) for batch in batches]
+    audit.record_grant_use(session, principal, (view.campaign.organisation_id for view in views),
+                           object_type="batch")
+    return views
 
 
 def get_batch(session: Session, principal: Principal, batch_id: int, *, ip: str = "",

@@ -1,5 +1,9 @@
 """Contractors (aannemers) of an organisation: creating them with a checked Belgian VAT
-number, email and phone, and listing them scoped to the caller's organisation."""
+number, email and phone, and listing them scoped to the organisations the caller acts for.
+
+Each organisation registers its own contractors: the same company (VAT number) may be a
+contractor of several organisations, once in each, so a duplicate VAT number is a conflict only
+within the caller's own organisation and says nothing about another's."""
 
 from pydantic import Field
 from sqlmodel import Session, col, select
@@ -7,7 +11,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.i18n import N_
 from app.models import Contractor
-from app.models.enums import Role
+from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.validation import (
@@ -26,15 +30,16 @@ class ContractorCreate(CleanInput):
 
 
 def _scoped(principal: Principal) -> SelectOfScalar[Contractor]:
-    statement = select(Contractor)
-    if principal.role != Role.admin:
-        statement = statement.where(Contractor.organisation_id == principal.organisation_id)
-    return statement
+    return select(Contractor).where(
+        col(Contractor.organisation_id).in_(principal.organisation_ids))
 
 
 def list_contractors(session: Session, principal: Principal) -> list[Contractor]:
-    """The caller's organisation's contractors (admins: all), by name."""
-    return list(session.exec(_scoped(principal).order_by(col(Contractor.name))).all())
+    """The contractors of the organisations the caller acts for, by name."""
+    found = list(session.exec(_scoped(principal).order_by(col(Contractor.name))).all())
+    audit.record_grant_use(session, principal, (c.organisation_id for c in found),
+                           object_type="contractor")
+    return found
 
 
 def get_contractor(session: Session, principal: Principal, contractor_id: int) -> Contractor:
@@ -43,6 +48,8 @@ def get_contractor(session: Session, principal: Principal, contractor_id: int) -
     ).first()
     if contractor is None:
         raise NotFound(N_("Deze aannemer bestaat niet."), field="contractor_id")
+    audit.record_grant_use(session, principal, [contractor.organisation_id],
+                           object_type="contractor", object_id=contractor.id)
     return contractor
 
 

@@ -7,8 +7,9 @@ facade group and in a window-frames group, but not in two facade groups. A locke
 its members (changes answer Conflict); only a locked group can become a batch, and a group with
 a batch stays locked.
 
-Every query is scoped to the caller's organisation (admins: all) in the query itself; another
-organisation's group, household or contractor is NotFound.
+Every query is scoped to the organisations the caller acts for (their own; an admin also one of
+a live access grant) in the query itself; another organisation's group, household or contractor
+is NotFound.
 """
 
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from app.models import (
     Offer,
     Participation,
 )
-from app.models.enums import GroupKind, Measure, ParticipationStatus, Role
+from app.models.enums import GroupKind, Measure, ParticipationStatus
 from app.services import audit
 from app.services.auth import Principal
 from app.services.campaigns import get_staff_campaign
@@ -109,21 +110,17 @@ class GroupView:
         }
 
 
-def _org_filter(principal: Principal) -> Any:
-    """The condition that keeps a campaign within the caller's organisation."""
-    if principal.role == Role.admin:
-        return true()
-    return Campaign.organisation_id == principal.organisation_id
-
-
 def get_group(session: Session, principal: Principal, group_id: int) -> Group:
-    group = session.exec(
-        select(Group)
+    found = session.exec(
+        select(Group, Campaign.organisation_id)
         .join(Campaign, col(Campaign.id) == col(Group.campaign_id))
-        .where(Group.id == group_id, _org_filter(principal))
+        .where(Group.id == group_id, col(Campaign.organisation_id).in_(principal.organisation_ids))
     ).first()
-    if group is None:
+    if found is None:
         raise NotFound(N_("Deze groep bestaat niet."))
+    group, organisation_id = found
+    audit.record_grant_use(session, principal, [organisation_id], object_type="group",
+                           object_id=group_id)
     return group
 
 

@@ -17,9 +17,6 @@ from sqlmodel import Session, col, select
 
 from app.i18n import N_, format_instant, gettext
 from app.models import Campaign, Household, Offer, Participation, ParticipationEvent
-from app.models.enums import (
-    Role,
-)
 from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import NotFound
@@ -266,10 +263,9 @@ def get_household_detail(
     The view is written to the audit log (a refusal too, when `ip` is given)."""
     statement = (
         select(Household).join(Campaign, col(Campaign.id) == col(Household.campaign_id))
-        .where(Household.id == household_id, Household.campaign_id == campaign.id)
+        .where(Household.id == household_id, Household.campaign_id == campaign.id,
+               col(Campaign.organisation_id).in_(principal.organisation_ids))
     )
-    if principal.role != Role.admin:
-        statement = statement.where(Campaign.organisation_id == principal.organisation_id)
     household = session.exec(statement).first()
     if household is None:
         if ip is not None:

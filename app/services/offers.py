@@ -11,7 +11,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.i18n import N_, format_instant, format_money, gettext
 from app.models import Campaign, Offer, Participation, PriceTier
-from app.models.enums import Measure, ParticipationStatus, Role, Unit
+from app.models.enums import Measure, ParticipationStatus, Unit
 from app.services import audit, signups
 from app.services.auth import Principal
 from app.services.campaigns import bump_content_version, get_staff_campaign
@@ -155,15 +155,15 @@ class OfferCounts:
 def get_staff_offer(
     session: Session, principal: Principal, offer_id: int, *, ip: str | None = None
 ) -> Offer:
-    """An offer in a campaign of the caller's organisation (admins: any). With `ip` given, a
+    """An offer in a campaign of an organisation the caller acts for. With `ip` given, a
     refusal is written to the audit log."""
-    statement = select(Offer).join(Campaign, col(Campaign.id) == col(Offer.campaign_id)).where(
-        Offer.id == offer_id
+    statement = (
+        select(Offer, Campaign.organisation_id)
+        .join(Campaign, col(Campaign.id) == col(Offer.campaign_id))
+        .where(Offer.id == offer_id, col(Campaign.organisation_id).in_(principal.organisation_ids))
     )
-    if principal.role != Role.admin:
-        statement = statement.where(Campaign.organisation_id == principal.organisation_id)
-    offer = session.exec(statement).first()
-    if offer is None:
+    found = session.exec(statement).first()
+    if found is None:
         if ip is not None:
             owner = session.exec(
                 select(Campaign.organisation_id)
@@ -173,6 +173,9 @@ def get_staff_offer(
             audit.record_denied(session, principal, action="offer.view", object_type="offer",
                                 object_id=offer_id, owner_organisation_id=owner, ip=ip)
         raise NotFound(N_("Dit aanbod bestaat niet."))
+    offer, organisation_id = found
+    audit.record_grant_use(session, principal, [organisation_id], object_type="offer",
+                           object_id=offer_id, ip=ip or "")
     return offer
 
 

@@ -62,13 +62,13 @@ def get_participation_for(session: Session, principal: Principal,
             .correlate(Participation)
         )
         statement = statement.where(exists(in_own_batch))
-    elif principal.role == Role.staff:
+    elif principal.is_staff:
         statement = (
             statement.join(Household, col(Household.id) == Participation.household_id)
             .join(Campaign, col(Campaign.id) == Household.campaign_id)
-            .where(Campaign.organisation_id == principal.organisation_id)
+            .where(col(Campaign.organisation_id).in_(principal.organisation_ids))
         )
-    elif principal.role != Role.admin:
+    else:
         raise NotFound(N_("Deze deelname bestaat niet."))
     participation = session.exec(statement).first()
     if participation is None:

@@ -10,12 +10,13 @@ from datetime import date
 from decimal import Decimal
 
 from pydantic import ValidationError, field_validator
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import Session, col, select
 
 from app.i18n import N_
 from app.models import PremiumRule
 from app.models.enums import IncomeCategory, Measure, PremiumKind, Role
+from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import Invalid, NotFound
 from app.services.pricing import percentage_of_cents, round_cents
@@ -185,33 +186,39 @@ def parse_rule_input(data: dict[str, object]) -> PremiumRuleInput:
 
 
 def list_rules(session: Session, principal: Principal) -> list[PremiumRule]:
-    """The shared rules and the caller's organisation's own, by measure, category and date."""
-    statement = select(PremiumRule)
-    if principal.role != Role.admin:
-        statement = statement.where(or_(col(PremiumRule.organisation_id).is_(None),
-                                        col(PremiumRule.organisation_id)
-                                        == principal.organisation_id))
-    return list(session.exec(
+    """The shared rules and those of the organisations the caller acts for, by measure,
+    category and date."""
+    statement = select(PremiumRule).where(or_(
+        col(PremiumRule.organisation_id).is_(None),
+        col(PremiumRule.organisation_id).in_(principal.organisation_ids)))
+    rules = list(session.exec(
         statement.order_by(
             col(PremiumRule.measure), col(PremiumRule.income_category),
             col(PremiumRule.valid_from).desc(), col(PremiumRule.id))
     ).all())
+    audit.record_grant_use(session, principal, (rule.organisation_id for rule in rules),
+                           object_type="premium_rule")
+    return rules
 
 
 def can_edit(principal: Principal, rule: PremiumRule) -> bool:
-    """Shared rules are edited by admins only; staff edit their own organisation's."""
-    if principal.role == Role.admin:
-        return True
-    return rule.organisation_id is not None and rule.organisation_id == principal.organisation_id
+    """Shared rules (no organisation) are edited by admins only; an organisation's own rules by
+    the staff and admins who act for it."""
+    if rule.organisation_id is None:
+        return principal.role == Role.admin
+    return rule.organisation_id in principal.organisation_ids
 
 
 def get_editable_rule(session: Session, principal: Principal, rule_id: int) -> PremiumRule:
-    statement = select(PremiumRule).where(PremiumRule.id == rule_id)
-    if principal.role != Role.admin:
-        statement = statement.where(PremiumRule.organisation_id == principal.organisation_id)
-    rule = session.exec(statement).first()
+    editable: ColumnElement[bool] = col(PremiumRule.organisation_id).in_(
+        principal.organisation_ids)
+    if principal.role == Role.admin:
+        editable = or_(editable, col(PremiumRule.organisation_id).is_(None))
+    rule = session.exec(select(PremiumRule).where(PremiumRule.id == rule_id, editable)).first()
     if rule is None:
         raise NotFound(N_("Deze premieregel bestaat niet of je mag ze niet wijzigen."))
+    audit.record_grant_use(session, principal, [rule.organisation_id],
+                           object_type="premium_rule", object_id=rule.id)
     return rule
 
 

@@ -120,12 +120,9 @@ class QuoteInput(CleanInput):
 
 
 def _staff_scope(statement, principal: Principal):  # type: ignore[no-untyped-def]
-    """Limit a statement that joins Campaign to the staff's organisation (admins: all)."""
-    if principal.role == Role.admin:
-        return statement
-    if principal.role != Role.staff:
-        return statement.where(col(Campaign.id).is_(None))
-    return statement.where(Campaign.organisation_id == principal.organisation_id)
+    """Limit a statement that joins Campaign to the organisations the caller acts for (none
+    for contractors and residents)."""
+    return statement.where(col(Campaign.organisation_id).in_(principal.organisation_ids))
 
 
 def get_staff_group(session: Session, principal: Principal, group_id: int) -> Group:
@@ -134,6 +131,10 @@ def get_staff_group(session: Session, principal: Principal, group_id: int) -> Gr
     group = session.exec(_staff_scope(statement, principal)).first()
     if group is None:
         raise NotFound(N_("Deze groep bestaat niet."))
+    campaign = session.get(Campaign, group.campaign_id)
+    assert campaign is not None
+    audit.record_grant_use(session, principal, [campaign.organisation_id], object_type="group",
+                           object_id=group.id)
     return group
 
 
@@ -237,7 +238,10 @@ def list_quote_requests(session: Session, principal: Principal,
         statement = statement.where(QuoteRequest.group_id == group_id)
     requests = session.exec(
         _staff_scope(statement, principal).order_by(col(QuoteRequest.id).desc())).all()
-    return [_summary(session, request) for request in requests]
+    summaries = [_summary(session, request) for request in requests]
+    audit.record_grant_use(session, principal, (s.campaign.organisation_id for s in summaries),
+                           object_type="quote_request")
+    return summaries
 
 
 def get_staff_quote_request(session: Session, principal: Principal,
@@ -249,7 +253,10 @@ def get_staff_quote_request(session: Session, principal: Principal,
     request = session.exec(_staff_scope(statement, principal)).first()
     if request is None:
         raise NotFound(N_("Deze offerteaanvraag bestaat niet."))
-    return _summary(session, request)
+    summary = _summary(session, request)
+    audit.record_grant_use(session, principal, [summary.campaign.organisation_id],
+                           object_type="quote_request", object_id=request.id)
+    return summary
 
 
 def groups_for_staff(session: Session, principal: Principal) -> list[tuple[Group, Campaign]]:
@@ -257,14 +264,18 @@ def groups_for_staff(session: Session, principal: Principal) -> list[tuple[Group
     statement = select(Group, Campaign).join(Campaign, col(Campaign.id) == Group.campaign_id)
     rows = session.exec(_staff_scope(statement, principal).order_by(
         col(Campaign.name), col(Group.name))).all()
+    audit.record_grant_use(session, principal, (campaign.organisation_id for _, campaign in rows),
+                           object_type="group")
     return [(group, campaign) for group, campaign in rows]
 
 
 def contractors_for_staff(session: Session, principal: Principal) -> list[Contractor]:
-    statement = select(Contractor)
-    if principal.role != Role.admin:
-        statement = statement.where(Contractor.organisation_id == principal.organisation_id)
-    return list(session.exec(statement.order_by(col(Contractor.name))).all())
+    statement = select(Contractor).where(
+        col(Contractor.organisation_id).in_(principal.organisation_ids))
+    found = list(session.exec(statement.order_by(col(Contractor.name))).all())
+    audit.record_grant_use(session, principal, (c.organisation_id for c in found),
+                           object_type="contractor")
+    return found
 
 
 # --- invitations and quotes (contractor) -----------------------------------------------------

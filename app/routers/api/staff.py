@@ -97,6 +97,7 @@ class AuditItem(BaseModel):
     household_id: int | None
     ip: str
     outcome: str
+    access_grant_id: int | None = None
 
 
 class AuditList(BaseModel):
@@ -138,9 +139,14 @@ def _offer_saved(session: SessionDep, offer: Offer, effects: list[str]) -> Offer
 
 
 def _record_change(session: SessionDep, principal: Principal, request: Request, action: str,
-                   object_type: str, object_id: int | None) -> None:
+                   object_type: str, object_id: int | None,
+                   campaign_id: int | None = None) -> None:
+    """A change, in the log of the organisation it belongs to: the campaign's, else the
+    caller's own."""
+    campaign = session.get(Campaign, campaign_id) if campaign_id is not None else None
     audit.record(session, principal, action=action, object_type=object_type,
-                 object_id=object_id, ip=client_ip(request))
+                 object_id=object_id, ip=client_ip(request),
+                 organisation_id=campaign.organisation_id if campaign else None)
 
 
 @router.get("/campaigns")
@@ -171,7 +177,8 @@ def update_campaign(slug: str, body: campaign_service.CampaignUpdate, request: R
     """Change any of a campaign's fields; `partners` replaces the list."""
     campaign = campaign_service.update_campaign(session, principal, slug, body,
                                                 ip=client_ip(request))
-    _record_change(session, principal, request, "campaign.update", "campaign", campaign.id)
+    _record_change(session, principal, request, "campaign.update", "campaign", campaign.id,
+                   campaign.id)
     return _campaigns_out(session, [campaign])[0]
 
 
@@ -196,7 +203,8 @@ def create_offer(slug: str, body: offer_service.OfferCreate, request: Request,
                  session: SessionDep, principal: CurrentStaff) -> OfferSaved:
     """Create an offer with its price tiers."""
     offer = offer_service.create_offer(session, principal, slug, body, ip=client_ip(request))
-    _record_change(session, principal, request, "offer.create", "offer", offer.id)
+    _record_change(session, principal, request, "offer.create", "offer", offer.id,
+                   offer.campaign_id)
     return _offer_saved(session, offer, [])
 
 
@@ -206,7 +214,8 @@ def update_offer(offer_id: int, body: offer_service.OfferUpdate, request: Reques
     """Change an offer; a change that hurts signed-up residents needs `confirm: true` (409
     explains the effect otherwise)."""
     change = offer_service.update_offer(session, principal, offer_id, body, ip=client_ip(request))
-    _record_change(session, principal, request, "offer.update", "offer", offer_id)
+    _record_change(session, principal, request, "offer.update", "offer", offer_id,
+                   change.offer.campaign_id)
     return _offer_saved(session, change.offer, change.effects)
 
 
@@ -267,7 +276,8 @@ def list_audit_events(
         items=[AuditItem(id=e.id, created_at=e.created_at, actor_kind=e.actor_kind,  # type: ignore[arg-type]
                          actor_user_id=e.actor_user_id, actor=e.actor_label, action=e.action,
                          object_type=e.object_type, object_id=e.object_id,
-                         household_id=e.household_id, ip=e.ip, outcome=e.outcome)
+                         household_id=e.household_id, ip=e.ip, outcome=e.outcome,
+                         access_grant_id=e.access_grant_id)
                for e in result.items],
         total=result.total, page=result.page, page_size=result.page_size,
     )

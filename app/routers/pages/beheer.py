@@ -318,7 +318,8 @@ def update_campaign(request: Request, fields: FormFields, slug: str, session: Se
                               partners=payload["partners"], errors=service_errors(exc),
                               status_code=422)
     audit.record(session, principal, action="campaign.update", object_type="campaign",
-                 object_id=campaign.id, ip=client_ip(request))
+                 object_id=campaign.id, organisation_id=campaign.organisation_id,
+                 ip=client_ip(request))
     return redirect(request, f"/beheer/wijken/{campaign.slug}")
 
 
@@ -416,7 +417,7 @@ def create_offer(request: Request, fields: FormFields, slug: str, session: Sessi
                            values=values, tiers=tiers, errors=errors | service_errors(exc),
                            status_code=422)
     audit.record(session, principal, action="offer.create", object_type="offer",
-                 object_id=offer.id, ip=ip)
+                 object_id=offer.id, organisation_id=campaign.organisation_id, ip=ip)
     return redirect(request, f"/beheer/wijken/{campaign.slug}")
 
 
@@ -472,7 +473,7 @@ def update_offer(request: Request, fields: FormFields, offer_id: int, session: S
                            values=values, tiers=tiers, errors=errors | service_errors(exc),
                            status_code=422)
     audit.record(session, principal, action="offer.update", object_type="offer",
-                 object_id=offer_id, ip=ip)
+                 object_id=offer_id, organisation_id=campaign.organisation_id, ip=ip)
     return redirect(request, f"/beheer/wijken/{campaign.slug}")
 
 
