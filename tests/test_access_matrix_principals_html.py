@@ -225,6 +225,14 @@ def plain_rows() -> list[Row]:
         Row("GET /beheer/premies", "own organisation", lambda w: "/beheer/premies", staff(200)),
         Row("GET /beheer/nakijken", "own organisation", lambda w: "/beheer/nakijken",
             staff(200)),
+        Row("GET /beheer/toegang", "own organisation", lambda w: "/beheer/toegang", staff(200)),
+        # Access is given on the own organisation to another organisation's admin only: org a's
+        # admin can be given access to org b (303), not to its own organisation (422).
+        Row("POST /beheer/toegang", "to the admin of org a", lambda w: "/beheer/toegang",
+            staff(422) | {STAFF_B: 303},
+            lambda w, p: {"email": w.admin_email, "hours": "2", "reason": "Ondersteuning"}),
+        Row("POST /beheer/toegang/{grant_id}/intrekken", "a grant on org b",
+            lambda w: f"/beheer/toegang/{w.grant_on_b}/intrekken", staff(303, "b")),
         Row("POST /beheer/premies", "a new rule", lambda w: "/beheer/premies", staff(303),
             lambda w, p: PREMIUM_FORM),
         Row("GET /aannemer", "own company", lambda w: "/aannemer", contractor(200)),
@@ -552,3 +560,18 @@ def test_the_cast_covers_every_principal(matrix: PrincipalsMatrix) -> None:
     assert cast.personal()[cast.a.home_1][0] in pages[RESIDENT_A]
     assert cast.personal()[cast.a.home_2][0] in pages[RESIDENT_B]
     assert {STAFF_A, STAFF_B, ADMIN, CONTRACTOR_1, CONTRACTOR_2} <= set(cast.cookie)
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "/%5Cevil.example", "https://evil.example",
+                                    "/%09/evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize("principal", [STAFF_A, CONTRACTOR_1])
+def test_the_log_in_page_sends_logged_in_users_only_to_a_path_of_this_site(
+    matrix: PrincipalsMatrix, principal: str, target: str,
+) -> None:
+    """`next` is only followed to a local path; whatever else is typed there lands on the
+    user's own start page or a path of this site (no open redirect)."""
+    with matrix.cell():
+        response = matrix.page(principal, "GET", f"/login?next={target}")
+    location = response.headers["location"]
+    assert response.status_code == 303
+    assert location.startswith("/") and not location.startswith(("//", "/\\")), location

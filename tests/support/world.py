@@ -249,10 +249,13 @@ class Cast:
     a: OrgSide
     b: OrgSide
     admin_id: int
+    admin_email: str
+    grant_on_b: int  # a live access grant on organisation b, held by a third organisation's admin
     contractor_user_ids: dict[str, int]
     households: dict[str, int]  # resident principal -> household id
     bearer: dict[str, dict[str, str]]  # principal -> Authorization header ({} anonymous)
     cookie: dict[str, str]  # principal -> web session token (absent: anonymous)
+    api_session_ids: dict[str, int]  # principal -> the id of its bearer token's session row
 
     def side(self, org: str) -> OrgSide:
         return {"a": self.a, "b": self.b}[org]
@@ -485,6 +488,7 @@ class PrincipalsMatrix:
         a, staff_a, contractor_1, contractor_2 = _build_side(session, "a")
         b, staff_b, _b1, _b2 = _build_side(session, "b")
         admin = factories.make_user(session, role="admin", organisation_id=a.organisation_id)
+        grant_on_b = self._grant_to_a_third_organisations_admin(session, b)
         session.commit()
         users = {STAFF_A: staff_a, STAFF_B: staff_b, ADMIN: admin, CONTRACTOR_1: contractor_1,
                  CONTRACTOR_2: contractor_2}
@@ -499,10 +503,26 @@ class PrincipalsMatrix:
             bearer[name], cookie[name] = self._magic_link_log_in(session, household_id)
         for org, side in (("a", a), ("b", b)):
             self._sign_up_through_the_page(session, org, side)
-        return Cast(a=a, b=b, admin_id=admin.id,  # type: ignore[arg-type]
+        return Cast(a=a, b=b, admin_id=admin.id, admin_email=admin.email,  # type: ignore[arg-type]
+                    grant_on_b=grant_on_b,
                     contractor_user_ids={CONTRACTOR_1: contractor_1.id,  # type: ignore[dict-item]
                                          CONTRACTOR_2: contractor_2.id},
-                    households=households, bearer=bearer, cookie=cookie)
+                    households=households, bearer=bearer, cookie=cookie,
+                    api_session_ids=_session_ids(session, bearer))
+
+    @staticmethod
+    def _grant_to_a_third_organisations_admin(session: Session, side: OrgSide) -> int:
+        """A platform admin of a third organisation (none of the principals) may act in `side`'s
+        organisation for a few hours: a grant the matrices can try to end."""
+        from app.services import access
+
+        other = factories.make_organisation(session, name="Intercommunale C")
+        holder = factories.make_user(session, role="admin", organisation=other)
+        grant = access.grant_access(
+            session, access.GrantCreate(email=holder.email, hours=8, reason="Migratie"),
+            organisation_id=side.organisation_id, granted_by=None)
+        assert grant.id is not None
+        return grant.id
 
     def _magic_link_log_in(self, session: Session,
                            household_id: int) -> tuple[dict[str, str], str]:
@@ -657,6 +677,19 @@ def assert_no_foreign_data(cast: Cast, principal: str, row: Row, response: Any) 
     text = response.text
     leaked = [value for value in cast.foreign_values(principal) if value in text]
     assert not leaked, f"{row.id} as {principal} shows {leaked}"
+
+
+def _session_ids(session: Session, bearer: dict[str, dict[str, str]]) -> dict[str, int]:
+    from app.models import AuthSession
+    from app.security import token_hash
+
+    ids = {}
+    for principal, header in bearer.items():
+        if header:
+            token = header["Authorization"].split(" ", 1)[1]
+            ids[principal] = session.exec(select(AuthSession.id).where(
+                AuthSession.token_hash == token_hash(token))).one()
+    return ids  # type: ignore[return-value]
 
 
 def _bearer_header(token: str) -> dict[str, str]:
