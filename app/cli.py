@@ -1,4 +1,5 @@
-"""The `wijkwerf` command: migrate, create-user, grant-access, revoke-access, seed-demo, serve."""
+"""The `wijkwerf` command: migrate, create-user, deactivate-user, grant-access, revoke-access,
+seed-demo, serve."""
 
 import argparse
 import sys
@@ -37,6 +38,16 @@ def create_user(args: argparse.Namespace) -> int:
             contractor_id=args.contractor_id,
         )
         print(f"User {user.email} ({user.role}) created with id {user.id}.")
+    return 0
+
+
+def deactivate_user(args: argparse.Namespace) -> int:
+    from app.db import session_scope
+    from app.services.users import deactivate_user as deactivate
+
+    with session_scope() as session:
+        user = deactivate(session, args.email)
+        print(f"User {user.email} deactivated; its sessions and tokens are revoked.")
     return 0
 
 
@@ -117,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     user.add_argument("--role", required=True, choices=["admin", "staff", "contractor"])
     user.add_argument("--organisation", default=None)
     user.add_argument("--contractor-id", type=int, default=None)
+    deactivate = commands.add_parser(
+        "deactivate-user", help="close an account and revoke its sessions and tokens")
+    deactivate.add_argument("--email", required=True)
     grant = commands.add_parser(
         "grant-access", help="let an admin act in another organisation for a few hours (audited)")
     grant.add_argument("--email", required=True, help="the admin's log-in address")
@@ -154,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate()
         elif args.command == "create-user":
             return create_user(args)
+        elif args.command == "deactivate-user":
+            return deactivate_user(args)
         elif args.command == "grant-access":
             return grant_access(args)
         elif args.command == "revoke-access":

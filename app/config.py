@@ -31,8 +31,12 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = 8
     # Threads that run sync routes; 0 means as many as database connections (see README).
     WORKER_THREADS: int = 0
+    # A browser session ends after this long without a request, and this long after log-in.
     SESSION_IDLE_MINUTES: int = 60
     SESSION_ABSOLUTE_HOURS: int = 12
+    # The same for API bearer tokens (staff, contractors, and residents from a magic link).
+    API_TOKEN_IDLE_MINUTES: int = 60
+    API_TOKEN_ABSOLUTE_HOURS: int = 12
     MAGIC_LINK_MINUTES: int = 30
     PRIVACY_NOTICE_VERSION: str = "2026-01"
     # How stale a public page (and its counters) may be; 0 turns the micro-cache off.

@@ -1,6 +1,7 @@
 """The security baseline: CSRF, log-in with rate limits, server-side sessions, headers."""
 
 import re
+import time
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
@@ -176,14 +177,16 @@ def test_two_step_login_needs_the_code_once_turned_on(
     secret = re.search(r'name="secret" value="([A-Z2-7]+)"', page.text).group(1)  # type: ignore[union-attr]
     wrong = client.post(
         "/account/totp",
-        data={"secret": secret, "code": "000000", "csrf_token": csrf_from(page.text)},
+        data={"secret": secret, "code": "000000", "password": DEFAULT_PASSWORD,
+              "csrf_token": csrf_from(page.text)},
     )
     assert wrong.status_code == 422 and "code klopt niet" in wrong.text
     saved = client.post(
         "/account/totp",
         data={
             "secret": secret,
-            "code": pyotp.TOTP(secret).now(),
+            "code": pyotp.TOTP(secret).at(time.time() - 30),
+            "password": DEFAULT_PASSWORD,
             "csrf_token": csrf_from(page.text),
         },
         follow_redirects=False,

@@ -47,10 +47,14 @@ class MagicLinkToken(SQLModel, table=True):
 
 
 class RateLimitHit(SQLModel, table=True):
-    """Attempts per key per fixed window, shared by every worker and instance."""
+    """Attempts per key per fixed window, shared by every worker and instance.
+
+    `key` is an HMAC of what is counted (an email or client address never appears); a row is
+    deleted once its window has ended (`expires_at`, Unix seconds)."""
 
     __tablename__ = "rate_limit_hit"
 
     key: str = Field(primary_key=True, max_length=200)
     window_start: int = Field(primary_key=True)
     count: int = 0
+    expires_at: int = Field(index=True)

@@ -50,6 +50,9 @@ class User(SQLModel, table=True):
         default=None, foreign_key="contractor.id", index=True, ondelete="CASCADE"
     )
     totp_secret: str | None = Field(default=None, max_length=64)
+    # The time step of the last accepted code: a code is accepted only for a later step, so the
+    # same code cannot log in twice.
+    totp_last_step: int | None = None
     is_active: bool = True
     created_at: datetime = instant_field(default_now=True)
 

@@ -1,10 +1,13 @@
 """Log-in, server-side sessions and bearer tokens for staff, contractors and residents."""
 
+import hmac
+import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
@@ -13,19 +16,30 @@ from app.models import AuthSession, Household, OrganisationAccessGrant, User
 from app.models.base import utcnow
 from app.models.enums import Role
 from app.security import (
-    hit_rate_limit,
+    count_attempt,
+    give_back_attempt,
     new_token,
-    rate_limited,
     reset_rate_limit,
     token_hash,
     verify_password,
 )
-from app.services.errors import Invalid, RateLimited, Unauthorized
+from app.services.errors import Invalid, NotFound, RateLimited, Unauthorized
 from app.services.validation import has_bad_character
 
 LOGIN_WINDOW_SECONDS = 15 * 60
-LOGIN_FAILURES_PER_ACCOUNT = 5
-LOGIN_FAILURES_PER_ADDRESS = 30
+# Log-in attempts per account from one client address: the lock a stranger can put only on
+# their own address, never on the account's owner logging in from elsewhere.
+LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS = 5
+# Attempts from one client address over all accounts (credential stuffing).
+LOGIN_ATTEMPTS_PER_ADDRESS = 30
+# Attempts on one account from all addresses together (guessing spread over many addresses).
+# Past it the account is throttled, except for a caller who also gives a valid code of
+# two-step log-in.
+LOGIN_ATTEMPTS_PER_ACCOUNT = 100
+MSG_TOO_MANY_ATTEMPTS = N_("Te veel mislukte aanmeldpogingen. Probeer het over 15 minuten "
+                           "opnieuw.")
+MSG_WRONG_PASSWORD = N_("Dit e-mailadres en wachtwoord horen niet bij elkaar.")
+MSG_WRONG_CODE = N_("Deze code klopt niet. Kijk de tijd op je toestel na en probeer opnieuw.")
 # Touch last_seen_at at most this often, so that reading pages does not write every time.
 _TOUCH_INTERVAL = timedelta(seconds=60)
 
@@ -88,50 +102,100 @@ def live_grants(session: Session, user_id: int, now: datetime) -> tuple[tuple[in
     return tuple(sorted(newest.items()))
 
 
+@dataclass(frozen=True)
+class LoginKeys:
+    """The rate-limit keys one log-in attempt counts on (stored only as HMACs)."""
+
+    address: str
+    account_at_address: str
+    account: str
+
+
+def login_keys(email: str, ip: str) -> LoginKeys:
+    return LoginKeys(address=f"login:ip:{ip}", account_at_address=f"login:account-ip:{email}|{ip}",
+                     account=f"login:account:{email}")
+
+
+def _within_login_limits(session: Session, keys: LoginKeys, *, user: User | None,
+                         totp: str | None) -> bool:
+    """Count this attempt before any password is checked; False when a limit is used up.
+
+    Each count is one atomic upsert answering the new count, so a parallel burst (any worker,
+    any instance) gets no more password checks than the limit. Keys are counted in order and
+    counting stops at the first limit used up: attempts refused at one address do not count
+    against the account as a whole."""
+    window = LOGIN_WINDOW_SECONDS
+    if count_attempt(session, keys.address, window_seconds=window) > LOGIN_ATTEMPTS_PER_ADDRESS:
+        return False
+    if count_attempt(session, keys.account_at_address,
+                     window_seconds=window) > LOGIN_ATTEMPTS_PER_ACCOUNT_AND_ADDRESS:
+        return False
+    if count_attempt(session, keys.account, window_seconds=window) > LOGIN_ATTEMPTS_PER_ACCOUNT:
+        return bool(user is not None and user.totp_secret
+                    and totp_step(user.totp_secret, totp) is not None)
+    return True
+
+
+def _forgive_attempt(session: Session, keys: LoginKeys) -> None:
+    """A success clears the account's count at this address and gives back its unit of the
+    others (so logging in to one's own account never resets an address's count)."""
+    reset_rate_limit(session, keys.account_at_address)
+    give_back_attempt(session, keys.address, window_seconds=LOGIN_WINDOW_SECONDS)
+    give_back_attempt(session, keys.account, window_seconds=LOGIN_WINDOW_SECONDS)
+
+
 def authenticate_user(
     session: Session, *, email: str, password: str, ip: str, totp: str | None = None
 ) -> User:
-    """Check a password (and the TOTP code when the user turned it on); failures are counted
-    per account and per address, shared by every worker and instance."""
+    """Check a password (and the TOTP code when the user turned it on).
+
+    The attempt is counted and committed before the check (see `_within_login_limits`), and
+    every attempt within the limits verifies exactly one argon2 hash, a dummy one for an
+    unknown, implausible or inactive account, so the answer takes as long whether the account
+    exists or not."""
     email = email.strip().lower()
-    account_key, address_key = f"login:account:{email}", f"login:ip:{ip}"
-    if rate_limited(
-        session, account_key, limit=LOGIN_FAILURES_PER_ACCOUNT, window_seconds=LOGIN_WINDOW_SECONDS
-    ) or rate_limited(
-        session, address_key, limit=LOGIN_FAILURES_PER_ADDRESS, window_seconds=LOGIN_WINDOW_SECONDS
-    ):
-        raise RateLimited(
-            N_("Te veel mislukte aanmeldpogingen. Probeer het over 15 minuten opnieuw.")
-        )
+    keys = login_keys(email, ip)
     # Text no account can have (NUL, or longer than an address) is not looked up at all.
     plausible = len(email) <= 254 and not has_bad_character(email)
     user = session.exec(select(User).where(User.email == email)).first() if plausible else None
-    failure: Unauthorized | None = None
-    if user is None or not user.is_active or not verify_password(user.password_hash, password):
-        failure = Unauthorized(N_("Dit e-mailadres en wachtwoord horen niet bij elkaar."),
-                               field="password")
-    elif user.totp_secret and not totp_code_valid(user.totp_secret, totp):
-        failure = Unauthorized(
+    within_limits = _within_login_limits(session, keys, user=user, totp=totp)
+    # The count must stay even though the request answers with an error, and no transaction
+    # (on SQLite: the write lock) may be held while argon2 runs.
+    session.commit()
+    if not within_limits:
+        raise RateLimited(MSG_TOO_MANY_ATTEMPTS)
+    live_hash = user.password_hash if user is not None and user.is_active else None
+    if not verify_password(live_hash, password) or user is None or live_hash is None:
+        raise Unauthorized(MSG_WRONG_PASSWORD, field="password")
+    if user.totp_secret and not accept_totp_code(session, user, totp):
+        raise Unauthorized(
             N_("Vul de zescijferige code uit je authenticator-app in."), field="totp"
         )
-    if failure is not None:
-        for key in (account_key, address_key):
-            hit_rate_limit(session, key, limit=0, window_seconds=LOGIN_WINDOW_SECONDS)
-        # The failure must be counted even though the request answers with an error.
-        session.commit()
-        raise failure
-    assert user is not None
-    reset_rate_limit(session, account_key)
+    _forgive_attempt(session, keys)
     return user
+
+
+def confirm_password(session: Session, user: User, *, password: str, ip: str,
+                     field: str = "password") -> None:
+    """Check a logged-in user's password again before a change to how they log in, under the
+    same limits as a log-in (a stolen session cannot guess it any faster); `field` names the
+    form field in the refusal."""
+    keys = login_keys(user.email, ip)
+    within_limits = _within_login_limits(session, keys, user=None, totp=None)
+    session.commit()
+    if not within_limits:
+        raise RateLimited(MSG_TOO_MANY_ATTEMPTS)
+    if not verify_password(user.password_hash, password):
+        raise Invalid(N_("Dit wachtwoord klopt niet."), field=field)
+    _forgive_attempt(session, keys)
 
 
 def start_session(
     session: Session, *, kind: str, user: User | None = None, household: Household | None = None
 ) -> str:
     """A new session (always a new id, so a fixed session cannot be carried over a log-in)."""
-    settings = get_settings()
     token = new_token()
-    lifetime = timedelta(hours=settings.SESSION_ABSOLUTE_HOURS)
+    lifetime = _absolute_lifetime(kind)
     session.add(
         AuthSession(
             token_hash=token_hash(token),
@@ -160,16 +224,13 @@ def lookup_principal(session: Session, token: str | None, *, kind: str
     when that is due to be marked as seen (`touch_session`), else None."""
     if not token:
         return None, None
-    settings = get_settings()
     now = utcnow()
     auth = session.exec(
         select(AuthSession).where(
             AuthSession.token_hash == token_hash(token), AuthSession.kind == kind
         )
     ).first()
-    if auth is None or auth.revoked_at is not None or auth.expires_at <= now:
-        return None, None
-    if kind == "web" and now - auth.last_seen_at > timedelta(minutes=settings.SESSION_IDLE_MINUTES):
+    if auth is None or not _is_live(auth, now):
         return None, None
     assert auth.id is not None
     stale = auth.id if now - auth.last_seen_at > _TOUCH_INTERVAL else None
@@ -196,6 +257,24 @@ def lookup_principal(session: Session, token: str | None, *, kind: str
     return None, None
 
 
+def _absolute_lifetime(kind: str) -> timedelta:
+    settings = get_settings()
+    hours = settings.API_TOKEN_ABSOLUTE_HOURS if kind == "api" else settings.SESSION_ABSOLUTE_HOURS
+    return timedelta(hours=hours)
+
+
+def _idle_timeout(kind: str) -> timedelta:
+    settings = get_settings()
+    minutes = settings.API_TOKEN_IDLE_MINUTES if kind == "api" else settings.SESSION_IDLE_MINUTES
+    return timedelta(minutes=minutes)
+
+
+def _is_live(auth: AuthSession, now: datetime) -> bool:
+    """Not revoked, not past its absolute expiry, and used within its idle timeout."""
+    return (auth.revoked_at is None and auth.expires_at > now
+            and now - auth.last_seen_at <= _idle_timeout(auth.kind))
+
+
 def touch_session(session: Session, session_id: int) -> None:
     """Mark a session as seen now (the idle timeout counts from here)."""
     session.exec(  # type: ignore[call-overload]
@@ -213,6 +292,51 @@ def end_session(session: Session, token: str | None) -> None:
         )
 
 
+def end_session_by_id(session: Session, session_id: int) -> None:
+    """Revoke one session or bearer token (the caller's own: API log-out)."""
+    session.exec(  # type: ignore[call-overload]
+        update(AuthSession)
+        .where(AuthSession.id == session_id)  # type: ignore[arg-type]
+        .where(col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_user_sessions(session: Session, user_id: int) -> None:
+    """Revoke every browser session and bearer token of a user (password changed, account
+    deactivated)."""
+    session.exec(  # type: ignore[call-overload]
+        update(AuthSession)
+        .where(AuthSession.user_id == user_id)  # type: ignore[arg-type]
+        .where(col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def live_sessions(session: Session, user_id: int) -> list[AuthSession]:
+    """A user's sessions and bearer tokens that still work, the most recently used first."""
+    now = utcnow()
+    candidates = session.exec(
+        select(AuthSession)
+        .where(AuthSession.user_id == user_id, col(AuthSession.revoked_at).is_(None),
+               AuthSession.expires_at > now)
+        .order_by(col(AuthSession.last_seen_at).desc(), col(AuthSession.id).desc())
+    ).all()
+    return [auth for auth in candidates if _is_live(auth, now)]
+
+
+def revoke_own_session(session: Session, user_id: int, session_id: int) -> None:
+    """Revoke one of the user's own sessions or tokens; another user's is not found."""
+    result = session.exec(  # type: ignore[call-overload]
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.user_id == user_id)  # type: ignore[arg-type]
+        .where(col(AuthSession.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if result.rowcount != 1:
+        raise NotFound(N_("Deze sessie bestaat niet of is al beëindigd."), field="session")
+
+
 def end_household_sessions(session: Session, household_id: int) -> None:
     session.exec(  # type: ignore[call-overload]
         update(AuthSession)
@@ -222,10 +346,45 @@ def end_household_sessions(session: Session, household_id: int) -> None:
     )
 
 
-def totp_code_valid(secret: str, code: str | None) -> bool:
-    """A time-based one-time code, allowing one step of clock drift."""
+# A secret as new_totp_secret makes it (pyotp's base32, 32 characters); one typed or sent
+# otherwise is refused before pyotp would fail on it.
+_TOTP_SECRET = re.compile(r"[A-Z2-7]{16,64}")
+
+
+def totp_step(secret: str, code: str | None) -> int | None:
+    """The time step a six-digit code is valid for (now, or one step of clock drift either
+    way), or None when it is not valid."""
     code = (code or "").replace(" ", "")
-    return code.isdigit() and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not (len(code) == 6 and code.isascii() and code.isdigit()) or not _TOTP_SECRET.fullmatch(
+        secret
+    ):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now, now - 1, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def accept_totp_code(session: Session, user: User, code: str | None) -> bool:
+    """Whether the code is valid for the user's secret and of a later time step than the last
+    accepted one; then that step is recorded, so the same code never works twice. One
+    conditional update: of two requests with the same code, only one can pass."""
+    step = totp_step(user.totp_secret, code) if user.totp_secret else None
+    if step is None:
+        return False
+    result = session.exec(  # type: ignore[call-overload]
+        update(User)
+        .where(User.id == user.id)  # type: ignore[arg-type]
+        .where(or_(col(User.totp_last_step).is_(None), col(User.totp_last_step) < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    user.totp_last_step = step
+    return True
 
 
 def new_totp_secret() -> str:
@@ -236,13 +395,26 @@ def totp_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Wijkwerf")
 
 
-def set_totp(session: Session, user_id: int, secret: str | None, code: str) -> None:
-    """Turn two-step log-in on (with a new secret) or off; both need a valid current code."""
+def set_totp(session: Session, user_id: int, *, secret: str | None, code: str, password: str,
+             ip: str) -> None:
+    """Turn two-step log-in on (`secret`, with a `code` from it) or off (no `secret`, with a
+    current code). Both need the password, and an active secret is only ever removed with a
+    current code of it (a new device: turn it off, then on), so a stolen session can neither
+    take two-step log-in over nor switch it off."""
     user = session.get(User, user_id)
     assert user is not None
-    check_secret = secret or user.totp_secret
-    if not check_secret or not totp_code_valid(check_secret, code):
-        raise Invalid(N_("Deze code klopt niet. Kijk de tijd op je toestel na en probeer opnieuw."),
-                      field="totp")
+    if user.totp_secret and secret:
+        raise Invalid(N_("Tweestapsverificatie staat al aan. Zet ze eerst uit met een code van "
+                         "je huidige toestel."), field="code")
+    confirm_password(session, user, password=password, ip=ip)
+    if user.totp_secret:
+        if not accept_totp_code(session, user, code):
+            raise Invalid(MSG_WRONG_CODE, field="code")
+    else:
+        step = totp_step(secret or "", code)
+        if step is None:
+            raise Invalid(MSG_WRONG_CODE, field="code")
+        # The code that turned it on cannot log in afterwards.
+        user.totp_last_step = max(step, user.totp_last_step or 0)
     user.totp_secret = secret
     session.add(user)

@@ -1,9 +1,9 @@
 """Bearer tokens for staff and contractors (password) and for residents (magic link)."""
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from app.deps import CommittingRoute, SessionDep, client_ip
+from app.deps import CommittingRoute, CurrentApiUser, SessionDep, client_ip
 from app.models.enums import Role
 from app.services import auth as auth_service
 from app.services.validation import CleanInput
@@ -32,3 +32,10 @@ def issue_token(body: TokenRequest, request: Request, session: SessionDep) -> To
     )
     token = auth_service.start_session(session, kind="api", user=user)
     return TokenResponse(access_token=token, role=Role(user.role))
+
+
+@router.post("/auth/logout", status_code=204)
+def revoke_token(principal: CurrentApiUser, session: SessionDep) -> Response:
+    """Log out: the presented bearer token stops working at once, on every instance."""
+    auth_service.end_session_by_id(session, principal.session_id)
+    return Response(status_code=204)

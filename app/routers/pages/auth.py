@@ -14,9 +14,12 @@ from app.deps import (
     WebPrincipal,
     client_ip,
 )
+from app.models import User
 from app.models.enums import Role
 from app.services import auth as auth_service
-from app.services.errors import Invalid, RateLimited, Unauthorized
+from app.services import users as user_service
+from app.services.auth import Principal
+from app.services.errors import Invalid, RateLimited, ServiceError, Unauthorized
 from app.templating import redirect, render
 
 router = APIRouter(route_class=CommittingRoute)
@@ -106,16 +109,16 @@ def logout(request: Request, session: SessionDep) -> Response:
 
 @router.get("/account")
 def account(request: Request, session: SessionDep, principal: WebPrincipal) -> Response:
-    """The user's own account: two-step log-in."""
-    return render(request, "auth/account.html", _account_context(session, principal.user_id))
+    """The user's own account: password, two-step log-in, and the sessions and tokens that
+    are logged in."""
+    return render(request, "auth/account.html", _account_context(session, principal))
 
 
 def _account_context(
-    session: SessionDep, user_id: int | None, **extra: object
+    session: SessionDep, principal: Principal, **extra: object
 ) -> dict[str, object]:
-    from app.models import User
-
-    user = session.get(User, user_id)
+    assert principal.user_id is not None
+    user = session.get(User, principal.user_id)
     assert user is not None
     secret = auth_service.new_totp_secret()
     return {
@@ -123,9 +126,21 @@ def _account_context(
         "totp_enabled": bool(user.totp_secret),
         "new_secret": secret,
         "totp_uri": auth_service.totp_uri(secret, user.email),
+        "sessions": auth_service.live_sessions(session, principal.user_id),
+        "current_session_id": principal.session_id,
         "errors": {},
         **extra,
     }
+
+
+def _account_error(request: Request, session: SessionDep, principal: Principal,
+                   exc: ServiceError, *, default_field: str, **extra: object) -> Response:
+    """The account page again with the refusal next to its field (422, or 429 when the
+    password was tried too often)."""
+    context = _account_context(session, principal,
+                               errors={exc.field or default_field: exc.message}, **extra)
+    return render(request, "auth/account.html", context,
+                  status_code=exc.status_code if isinstance(exc, RateLimited) else 422)
 
 
 @router.post("/account/totp")
@@ -135,15 +150,56 @@ def change_totp(
     principal: WebPrincipal,
     code: Annotated[str, Form()] = "",
     secret: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
 ) -> Response:
-    """Turn two-step log-in on (with the shown secret) or off."""
+    """Turn two-step log-in on (with the shown secret) or off; both need the password."""
     assert principal.user_id is not None
     try:
-        auth_service.set_totp(session, principal.user_id, secret or None, code)
-    except Invalid as exc:
-        context = _account_context(session, principal.user_id, errors={"totp": exc.message})
+        auth_service.set_totp(session, principal.user_id, secret=secret or None, code=code,
+                              password=password, ip=client_ip(request))
+    except (Invalid, RateLimited) as exc:
+        extra: dict[str, object] = {}
         if secret:
-            context["new_secret"] = secret
-            context["totp_uri"] = auth_service.totp_uri(secret, principal.email)
-        return render(request, "auth/account.html", context, status_code=422)
+            extra = {"new_secret": secret,
+                     "totp_uri": auth_service.totp_uri(secret, principal.email)}
+        return _account_error(request, session, principal, exc, default_field="password",
+                              **extra)
     return redirect(request, "/account?saved=1")
+
+
+@router.post("/account/wachtwoord")
+def change_password(
+    request: Request,
+    session: SessionDep,
+    principal: WebPrincipal,
+    current_password: Annotated[str, Form()] = "",
+    new_password: Annotated[str, Form()] = "",
+) -> Response:
+    """A new password; every session and token ends, and this browser gets a new session."""
+    assert principal.user_id is not None
+    try:
+        user_service.change_password(session, principal.user_id,
+                                     current_password=current_password,
+                                     new_password=new_password, ip=client_ip(request))
+    except (Invalid, RateLimited) as exc:
+        return _account_error(request, session, principal, exc,
+                              default_field="current_password")
+    user = session.get(User, principal.user_id)
+    token = auth_service.start_session(session, kind="web", user=user)
+    response = redirect(request, "/account?saved=1")
+    set_session_cookie(response, token)
+    return response
+
+
+@router.post("/account/sessies/{session_id}/intrekken")
+def revoke_session(
+    request: Request, session: SessionDep, principal: WebPrincipal, session_id: int
+) -> Response:
+    """End one of the user's own sessions or tokens (this one too: then log in again)."""
+    assert principal.user_id is not None
+    auth_service.revoke_own_session(session, principal.user_id, session_id)
+    if session_id == principal.session_id:
+        response = redirect(request, "/login")
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+    return redirect(request, "/account?ingetrokken=1")
