@@ -246,7 +246,7 @@ def _scoped(principal: Principal) -> Any:
             .join(Campaign, col(Campaign.id) == HouseholdClaim.campaign_id)
             .join(Offer, col(Offer.id) == HouseholdClaim.offer_id)
             .join(Household, col(Household.id) == HouseholdClaim.household_id)
-            .where(Campaign.organisation_id == principal.organisation_id))
+            .where(col(Campaign.organisation_id).in_(principal.organisation_ids)))
 
 
 def pending_claims(session: Session, principal: Principal, *, campaign_slug: str | None = None,
@@ -256,7 +256,7 @@ def pending_claims(session: Session, principal: Principal, *, campaign_slug: str
     statement = _scoped(principal).where(HouseholdClaim.status == "pending")
     counted = (select(func.count()).select_from(HouseholdClaim)
                .join(Campaign, col(Campaign.id) == HouseholdClaim.campaign_id)
-               .where(Campaign.organisation_id == principal.organisation_id,
+               .where(col(Campaign.organisation_id).in_(principal.organisation_ids),
                       HouseholdClaim.status == "pending"))
     if campaign_slug is not None:
         statement = statement.where(Campaign.slug == campaign_slug)

@@ -22,6 +22,8 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.enums import ParticipationStatus
 from app.security import hash_password
+from app.services import claims, signups
+from app.services.households import HouseholdData
 from app.services.premiums import ensure_example_rules
 from app.services.users import get_or_create_organisation
 from app.services.validation import make_vat_number
@@ -429,4 +431,23 @@ def seed_demo_data(session: Session) -> bool:
         )
     ensure_example_rules(session)
     session.flush()
+    _seed_claim(session, campaign, offers[0], households)
     return True
+
+
+def _seed_claim(session: Session, campaign: Campaign, offer: Offer,
+                households: list[Household]) -> None:
+    """A sign-up someone made at the address of a household without email: on the staff's queue
+    (/beheer/nakijken), to be checked by phone."""
+    household = next(h for h in households if not h.email and h.phone)
+    assert offer.id is not None
+    held_status = ("registered" if signups.places_held(session, offer.id) < offer.capacity
+                   else "waitlisted")
+    data = HouseholdData(name="Jonas " + household.name.split()[-1],
+                         email="jonas.demo@example.be", phone=None, street=household.street,
+                         house_number=household.house_number, box=household.box,
+                         postcode=household.postcode, city=household.city)
+    claims.open_claim(session, household=household, offer=offer, campaign=campaign, data=data,
+                      quantity=None, share_contact_with_contractor=False,
+                      held_status=held_status, waitlist_position=None,
+                      already_signed_up=False, source="online", locale="nl", now=utcnow())
