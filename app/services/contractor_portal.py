@@ -149,6 +149,13 @@ def get_batch(session: Session, principal: Principal, batch_id: int, *, ip: str 
     return view
 
 
+def ensure_visible_batch(session: Session, principal: Principal, batch_id: int) -> None:
+    """NotFound unless the caller may see this batch (a URL naming another contractor's batch
+    must not act, even on a sign-up of the caller's own)."""
+    if session.exec(visible_batches(principal).where(Batch.id == batch_id)).first() is None:
+        raise NotFound(N_("Deze batch bestaat niet."))
+
+
 def household_json(entry: BatchHousehold) -> dict[str, Any]:
     household = entry.household
     return {

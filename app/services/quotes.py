@@ -687,14 +687,17 @@ def _address(household: Household) -> str:
 
 
 def accept_quote(session: Session, principal: Principal, quote_id: int, *,
-                 ip: str = "") -> Quote:
+                 ip: str = "", quote_request_id: int | None = None) -> Quote:
     """The group accepts one quote: the others are declined, the request awarded, contractors
-    and member households (with an email address) notified."""
+    and member households (with an email address) notified. With `quote_request_id` (a URL
+    naming both), the quote must belong to that request."""
     statement = (select(Quote)
                  .join(QuoteRequest, col(QuoteRequest.id) == Quote.quote_request_id)
                  .join(Group, col(Group.id) == QuoteRequest.group_id)
                  .join(Campaign, col(Campaign.id) == Group.campaign_id)
                  .where(Quote.id == quote_id))
+    if quote_request_id is not None:
+        statement = statement.where(Quote.quote_request_id == quote_request_id)
     quote = session.exec(_staff_scope(statement, principal)).first()
     if quote is None:
         raise NotFound(N_("Deze offerte bestaat niet."))

@@ -138,6 +138,7 @@ def contractor_move_participation(
         data["personal_offer_cents"] = euros_to_cents(personal_offer)
         if data["personal_offer_cents"] is None:
             errors["personal_offer"] = N_("Geef een bedrag in euro, bijvoorbeeld 4.250,00.")
+    contractor_portal.ensure_visible_batch(session, principal, batch_id)
     if not errors:
         try:
             participation_status.move_participation(
@@ -430,7 +431,8 @@ def staff_quote_request(quote_request_id: int, request: Request, principal: WebS
 def staff_accept_quote(quote_request_id: int, quote_id: int, request: Request,
                        principal: WebStaff, session: SessionDep) -> Response:
     """The group accepts this quote."""
-    quotes.accept_quote(session, principal, quote_id, ip=client_ip(request))
+    quotes.accept_quote(session, principal, quote_id, ip=client_ip(request),
+                        quote_request_id=quote_request_id)
     return redirect(request, f"/beheer/offertes/{quote_request_id}?aanvaard=1")
 
 
