@@ -88,6 +88,8 @@ def public_rows() -> list[Row]:
     rows = [
         Row("GET /healthz", "anyone", lambda w: "/healthz", everyone(200)),
         Row("GET /api/v1/campaigns", "anyone", lambda w: "/api/v1/campaigns", everyone(200)),
+        Row("POST /api/v1/auth/logout", "the presented token",
+            lambda w: "/api/v1/auth/logout", everyone(204, **{ANONYMOUS: 401})),
         Row("POST /api/v1/auth/resident-link", "known address",
             lambda w: "/api/v1/auth/resident-link", everyone(202),
             lambda w, p: {"email": w.a.personal[w.a.home_1][1]}),

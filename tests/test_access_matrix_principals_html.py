@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from tests.factories import belgian_vat_number
+from tests.factories import DEFAULT_PASSWORD, belgian_vat_number
 from tests.support.world import (
     ADMIN,
     ANONYMOUS,
@@ -206,6 +206,14 @@ def plain_rows() -> list[Row]:
         Row("POST /account/totp", "own account, a wrong code", lambda w: "/account/totp",
             for_staff(422, anonymous=LOGIN) | dict.fromkeys(CONTRACTORS, 422),
             lambda w, p: {"code": "000000", "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}),
+        Row("POST /account/wachtwoord", "own account", lambda w: "/account/wachtwoord",
+            for_staff(303, anonymous=LOGIN) | dict.fromkeys(CONTRACTORS, 303),
+            lambda w, p: {"current_password": DEFAULT_PASSWORD,
+                          "new_password": "een nieuw en lang wachtwoord"}),
+        # A session or token is ended only by its own user: staff of a's bearer token here.
+        Row("POST /account/sessies/{session_id}/intrekken", "staff of a's token",
+            lambda w: f"/account/sessies/{w.api_session_ids[STAFF_A]}/intrekken",
+            {**for_staff(404, anonymous=LOGIN), STAFF_A: 303, **dict.fromkeys(CONTRACTORS, 404)}),
         Row("GET /beheer", "own organisation", lambda w: "/beheer", staff(200)),
         Row("GET /beheer/wijken/nieuw", "own organisation", lambda w: "/beheer/wijken/nieuw",
             staff(200)),
