@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     BASE_URL: str = "http://127.0.0.1:8000"
     MAIL_URL: str = f"file://{PROJECT_ROOT / 'var' / 'mail'}"
     MAIL_FROM: str = "Wijkwerf <noreply@wijkwerf.be>"
+    # The file:// mailer is a development tool: its .eml files (which hold names, addresses and
+    # links) are deleted after this many days, and a household's files when it is erased.
+    MAIL_FILE_RETENTION_DAYS: float = 7.0
     # How often the in-process mail sender polls the outbox, in seconds.
     MAIL_POLL_SECONDS: float = 1.0
     # How long a sender may take to hand one mail over before another sender may try it again.

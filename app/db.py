@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from app.config import get_settings
@@ -44,6 +45,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """An engine on `url`. Its errors never show the statement's values (`hide_parameters`):
+    a failed statement's text reaches the error log, and its values are personal data."""
     settings = get_settings()
     size = pool_size or settings.DB_POOL_SIZE
     if url.startswith("sqlite"):
@@ -55,10 +58,12 @@ def make_engine(url: str, pool_size: int | None = None) -> Engine:
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=size,
             max_overflow=4,
+            hide_parameters=True,
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=size, max_overflow=4, pool_pre_ping=True)
+    return create_engine(url, pool_size=size, max_overflow=4, pool_pre_ping=True,
+                         hide_parameters=True)
 
 
 @lru_cache
@@ -195,3 +200,12 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool,
                    compare_to: Any) -> bool:
     """Alembic's filter for autogenerate and the models check (see DATABASE_ONLY_INDEXES)."""
     return not (type_ == "index" and reflected and name in DATABASE_ONLY_INDEXES)
+
+
+def constraint_name(exc: DBAPIError) -> str:
+    """Which constraint an integrity error broke, without the row's values that the driver's
+    message repeats (PostgreSQL's DETAIL line): for logs."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return str(diag.constraint_name or type(exc.orig).__name__)
+    return str(exc.orig).splitlines()[0][:200]  # SQLite names the columns, never the values

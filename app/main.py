@@ -1,6 +1,7 @@
 """The application: middleware, static files, routers and error handlers."""
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,23 +12,50 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import i18n
 from app.config import get_settings
 from app.db import get_engine
 from app.deps import LoginRequired
-from app.middleware import WebMiddleware
+from app.middleware import NO_STORE, WebMiddleware, security_headers
 from app.routers import api, pages
 from app.services.errors import ServiceError
 from app.services.mail import MailSender
 from app.templating import render
 
 STATIC_DIR = Path(__file__).parent / "static"
+# How long a client is asked to wait before trying again while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+log = logging.getLogger("wijkwerf.errors")
+_SQLITE_BUGS = ("no such ", "near ", "table ", "incomplete input")
 
 
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/") or request.url.path == "/healthz"
+
+
+def _database_unavailable(exc: Exception) -> bool:
+    """An error of reaching the database (down, restarting, connections lost or used up, a
+    lock or statement timeout), not of what was asked of it: worth trying again shortly.
+    IntegrityError and the like are bugs and stay a 500."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if isinstance(exc, OperationalError) and str(exc.orig).startswith(_SQLITE_BUGS):
+        return False  # SQLite reports a missing table or a syntax error as "operational" too
+    return isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated)
+
+
+def _error_page(request: Request, status: int, message: str,
+                headers: dict[str, str] | None = None) -> Response:
+    """JSON `{"detail"}` for the API, the error page for the rest."""
+    if _is_api(request):
+        return JSONResponse({"detail": message}, status_code=status, headers=headers)
+    return render(request, "error.html", {"status": status, "message": message},
+                  status_code=status, headers=headers)
 
 
 _frozen = False
@@ -111,6 +139,29 @@ def create_app(*, start_mail_sender: bool = True) -> FastAPI:
         message = messages.get(exc.status_code, str(exc.detail))
         return render(request, "error.html", {"status": exc.status_code, "message": message},
                       status_code=exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeoutError)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        if not _database_unavailable(exc):
+            raise exc
+        cause = getattr(exc, "orig", None) or exc
+        # The driver's first line only: SQLAlchemy's own text carries the statement's values.
+        log.warning("database unavailable (%s): %s", type(cause).__name__,
+                    str(cause).strip().splitlines()[0][:200] if str(cause).strip() else "")
+        message = i18n.gettext("Wijkwerf kan zijn gegevens even niet bereiken. Probeer het over "
+                               "enkele ogenblikken opnieuw.")
+        return _error_page(request, 503, message,
+                           headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        # Answered by Starlette's outermost middleware, outside WebMiddleware: add its headers.
+        response = _error_page(request, 500, i18n.gettext(
+            "Er ging iets mis aan onze kant. Probeer het later opnieuw."))
+        response.headers["Cache-Control"] = NO_STORE.decode()
+        response.raw_headers.extend(security_headers(get_settings().WIJKWERF_ENV))
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

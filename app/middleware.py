@@ -1,9 +1,21 @@
-"""One pure-ASGI middleware for every request: language, CSRF, security headers.
+"""One pure-ASGI middleware for every request: language, CSRF, security headers, caching rules
+and the access log.
 
 Pure ASGI (not BaseHTTPMiddleware) because it runs on every request, hot public pages included.
+
+Caching: every answer that does not say otherwise is `Cache-Control: no-store`, so no page or
+API answer with personal data (or a token) is kept by a browser or a proxy, whatever route adds
+it later. Only two kinds are cacheable: static files (public, for an hour) and the public pages
+of the micro-cache (`page_cache.PAGES`: private, revalidated on every load, because they carry
+the visitor's CSRF token).
+
+The access log (`wijkwerf serve --access-log`) names the route's path template and never the
+query string: `GET /r/{token} 200`, not the token; `GET /beheer/wijken/{slug}/huishoudens`, not
+the name a member of staff searched for.
 """
 
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
@@ -35,16 +47,21 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'; object-src 'none'"
 )
-_STATIC_HEADERS = [
+_STATIC_HEADERS = (
     (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), payment=()"),
-]
+)
 
 _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+_PRODUCTION_HEADERS = (*_STATIC_HEADERS, _HSTS)
+NO_STORE = b"no-store"
+STATIC_CACHE_CONTROL = b"public, max-age=3600"
+
+access_log = logging.getLogger("wijkwerf.access")
 
 
 def _cookies(scope: Scope) -> dict[str, str]:
@@ -73,15 +90,51 @@ def _cookie_header(name: str, value: str, *, max_age: int, secure: bool) -> byte
     return "; ".join(parts).encode()
 
 
-async def _send_plain(send: Send, status: int, body: dict[str, Any] | str) -> None:
+def security_headers(environment: str) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every answer carries (HSTS only in production, where it is served over
+    https)."""
+    return _PRODUCTION_HEADERS if environment == "production" else _STATIC_HEADERS
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path template with its router's prefix (`/api/v1/me`), or None.
+    FastAPI keeps the prefixed template on its effective route (an included router's route
+    itself holds only its own part, `/me`)."""
+    effective = scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(effective, "path_format", None) or getattr(scope.get("route"), "path", None)
+    return template if isinstance(template, str) and template else None
+
+
+def _cache_control(scope: Scope) -> bytes:
+    """What an answer that sets no Cache-Control of its own may be kept as (see above)."""
+    if scope["path"].startswith("/static/"):
+        return STATIC_CACHE_CONTROL
+    if route_template(scope) in page_cache.PAGES:
+        return page_cache.CACHE_CONTROL.encode()
+    return NO_STORE
+
+
+def logged_path(scope: Scope) -> str:
+    """The request's path as the access log shows it: the matched route's template, never the
+    values in it nor the query string (tokens, searched names, emails)."""
+    template = route_template(scope)
+    if template:
+        return template
+    if scope["path"].startswith("/static/"):
+        return "/static/{path}"
+    return scope.get("state", {}).get("public_page_path") or "(no route)"
+
+
+async def _send_plain(
+    send: Send, status: int, body: dict[str, Any] | str, environment: str
+) -> None:
     if isinstance(body, dict):
         payload, content_type = json.dumps(body).encode(), b"application/json"
     else:
         payload, content_type = body.encode(), b"text/html; charset=utf-8"
-    headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())]
-    await send(
-        {"type": "http.response.start", "status": status, "headers": headers + _STATIC_HEADERS}
-    )
+    headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode()),
+               (b"cache-control", NO_STORE), *security_headers(environment)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -93,6 +146,25 @@ class WebMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if not access_log.isEnabledFor(logging.INFO):
+            await self._handle(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # unless an answer starts: an error the server answers outside this
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self._handle(scope, receive, send_noting_status)
+        finally:
+            access_log.info('"%s %s" %d %.0f ms', scope["method"], logged_path(scope), status,
+                            (time.perf_counter() - started) * 1000)
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         settings = get_settings()
         path: str = scope["path"]
         method: str = scope["method"]
@@ -138,7 +210,8 @@ class WebMiddleware:
             if is_api:
                 if not await self._api_body_ok(scope):
                     await _send_plain(
-                        send, 415, {"detail": "Content-Type must be application/json"}
+                        send, 415, {"detail": "Content-Type must be application/json"},
+                        settings.WIJKWERF_ENV,
                     )
                     return
             else:
@@ -149,16 +222,17 @@ class WebMiddleware:
                         "Laad de pagina opnieuw en probeer het nog eens."
                     )
                     await _send_plain(
-                        send, 403, f"<!doctype html><title>403</title><p>{message}</p>"
+                        send, 403, f"<!doctype html><title>403</title><p>{message}</p>",
+                        settings.WIJKWERF_ENV,
                     )
                     return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.extend(_STATIC_HEADERS)
-                if settings.WIJKWERF_ENV == "production":
-                    headers.append(_HSTS)
+                if not any(name.lower() == b"cache-control" for name, _value in headers):
+                    headers.append((b"cache-control", _cache_control(scope)))
+                headers.extend(security_headers(settings.WIJKWERF_ENV))
                 headers.extend((b"set-cookie", cookie) for cookie in set_cookies)
                 message["headers"] = headers
             await send(message)
@@ -180,9 +254,10 @@ class WebMiddleware:
         body = page_cache.personalise(hit, csrf_token_for(csrf_cookie)).encode()
         headers = [(b"content-type", b"text/html; charset=utf-8"),
                    (b"content-length", str(len(body)).encode()), (b"vary", VARY.encode()),
-                   *_STATIC_HEADERS, *((b"set-cookie", cookie) for cookie in set_cookies)]
-        if environment == "production":
-            headers.append(_HSTS)
+                   (b"cache-control", page_cache.CACHE_CONTROL.encode()),
+                   *security_headers(environment),
+                   *((b"set-cookie", cookie) for cookie in set_cookies)]
+        scope.setdefault("state", {})["public_page_path"] = scope["path"]
         await send({"type": "http.response.start", "status": hit.status_code,
                     "headers": headers})
         await send({"type": "http.response.body", "body": body})

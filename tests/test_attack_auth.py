@@ -180,6 +180,20 @@ def test_turning_two_step_on_needs_the_password(client: TestClient, db_session: 
     assert user.totp_secret is None
 
 
+@pytest.mark.parametrize("typed", ["ABCDEFGHIJKLMNOP"[:10], "abc", "ÄÖÜ" * 8, "A" * 400])
+def test_a_typed_over_secret_gets_the_page_again_with_a_new_one(
+    client: TestClient, db_session: Session, typed: str
+) -> None:
+    user = make_user(db_session)
+    csrf = web_login(client, db_session, user=user)
+    response = client.post("/account/totp", data={
+        "secret": typed, "code": "123456", "password": DEFAULT_PASSWORD, "csrf_token": csrf})
+    assert response.status_code == 422 and "code klopt niet" in response.text
+    assert f'value="{typed}"' not in response.text
+    db_session.refresh(user)
+    assert user.totp_secret is None
+
+
 def test_the_same_code_logs_in_only_once(
     client_at: Callable[[str], TestClient], db_session: Session
 ) -> None:

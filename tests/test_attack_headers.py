@@ -23,7 +23,7 @@ from app.deps import SESSION_COOKIE
 from app.main import create_app
 from app.middleware import CSRF_COOKIE, LANG_COOKIE
 from app.models import ClaimToken
-from app.services import claims, signups
+from app.services import claims, page_cache, signups
 from app.services import mail as mail_service
 from tests.factories import DEFAULT_PASSWORD
 from tests.support.world import World, build_world, csrf_of, web_login
@@ -236,6 +236,7 @@ def visit_every_page(client: TestClient, session: Session, world: World,
                 response = client.get(url_of(world, session), follow_redirects=False)
                 assert response.status_code == 200, (path, response.status_code)
                 assert_security_headers(response, production=production)
+                assert_cache_control(path, response)
                 assert_cookie(response, CSRF_COOKIE, secure=production)
                 if response.headers["content-type"].startswith("text/html"):
                     assert_no_inline_code(response.text)
@@ -262,6 +263,16 @@ def assert_security_headers(response: Any, *, production: bool) -> None:
         assert max_age >= 31_536_000
     else:
         assert hsts is None  # not over plain http in development
+
+
+def assert_cache_control(path: str, response: Any) -> None:
+    """Only the public pages of the micro-cache may be kept, and only by the visitor's own
+    browser (each carries the visitor's CSRF token); every other page is `no-store`."""
+    expected = page_cache.CACHE_CONTROL if path in page_cache.PAGES else "no-store"
+    assert response.headers.get("cache-control") == expected, (
+        path, response.headers.get("cache-control"))
+    if path in page_cache.PAGES:
+        assert PAGES[path][0] == ANONYMOUS  # a page with personal data is never cacheable
 
 
 def assert_cookie(response: Any, name: str, *, secure: bool) -> None:

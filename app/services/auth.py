@@ -391,6 +391,11 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
+def is_totp_secret(secret: str) -> bool:
+    """A base32 secret of 80 to 320 bits, as `new_totp_secret` makes (and apps accept)."""
+    return bool(_TOTP_SECRET.fullmatch(secret))
+
+
 def totp_uri(secret: str, email: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name="Wijkwerf")
 

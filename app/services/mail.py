@@ -189,7 +189,7 @@ class Deliveries:
                 self._smtp.quit()
             self._smtp = None
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, *, household_id: int | None = None) -> None:
         scheme = self.url.scheme
         if scheme == "smtp":
             if self._smtp is None:
@@ -203,10 +203,44 @@ class Deliveries:
         elif scheme == "file":
             directory = Path(self.url.path)
             directory.mkdir(parents=True, exist_ok=True)
-            name = f"{time.time_ns()}-{message['X-Wijkwerf-Purpose']}.eml"
+            _purge_old_mail_files(directory)
+            name = f"{time.time_ns()}-{message['X-Wijkwerf-Purpose']}-h{household_id or 0}.eml"
             (directory / name).write_bytes(bytes(message))
         elif scheme == "console":
             print(message.as_string(), flush=True)  # noqa: T201
+
+
+# When this process last deleted the file mailer's old files (at most once a minute).
+_last_purge = 0.0
+PURGE_EVERY_SECONDS = 60.0
+
+
+def _purge_old_mail_files(directory: Path) -> None:
+    """Delete the file mailer's .eml files older than MAIL_FILE_RETENTION_DAYS."""
+    global _last_purge
+    if time.monotonic() - _last_purge < PURGE_EVERY_SECONDS:
+        return
+    _last_purge = time.monotonic()
+    cutoff = time.time() - get_settings().MAIL_FILE_RETENTION_DAYS * 86400
+    for path in directory.glob("*.eml"):
+        with suppress(OSError):
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+
+
+def erase_mail_files(household_id: int) -> int:
+    """Delete the file mailer's copies of the mails sent to or about a household (its erasure);
+    returns how many. Nothing to do for the other mailers: an SMTP server's copies are the
+    mail provider's, described in docs/DEPLOY.md."""
+    url = urlparse(get_settings().MAIL_URL)
+    if url.scheme != "file" or not Path(url.path).is_dir():
+        return 0
+    deleted = 0
+    for path in Path(url.path).glob(f"*-h{household_id}.eml"):
+        with suppress(OSError):
+            path.unlink()
+            deleted += 1
+    return deleted
 
 
 def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
@@ -229,6 +263,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
     now = utcnow()
     reader = engine.execution_options(read_only=True) if isinstance(engine, Engine) else engine
     rendered: dict[int, tuple[Message | None, list[dict[str, Any]], Exception | None]] = {}
+    household_of: dict[int | None, int | None] = {}  # names the file mailer's copy
     with Session(reader, expire_on_commit=False) as session:
         mails = session.exec(
             select(OutboxMail)
@@ -241,6 +276,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
             return 0
         # The batch's households in one query; rendering finds them in the session (which holds
         # them only weakly: keep the list).
+        household_of = {mail.id: mail.household_id for mail in mails}
         household_ids = {mail.household_id for mail in mails if mail.household_id is not None}
         households = session.exec(
             select(Household).where(col(Household.id).in_(household_ids))).all()
@@ -250,7 +286,7 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
             try:
                 rendered[mail.id] = (render_mail(session, mail, tokens), tokens, None)
             except Exception as exc:  # a broken template must not stop the other mails
-                log.warning("mail %s could not be rendered: %s", mail.id, exc)
+                log.warning("mail %s could not be rendered: %s", mail.id, type(exc).__name__)
                 rendered[mail.id] = (None, [], exc)
         del households
         session.rollback()
@@ -296,9 +332,11 @@ def send_due_mails(engine: Engine | Connection, *, limit: int = 50,
     with Deliveries(settings.MAIL_URL) as deliveries, _committing(engine) as commit:
         for mail_id, message in ready:
             try:
-                deliveries.send(message)
+                deliveries.send(message, household_id=household_of.get(mail_id))
             except Exception as exc:  # retried with backoff
-                log.warning("mail %s failed: %s", mail_id, exc)
+                # Not the error's text: an SMTP refusal repeats the recipient's address.
+                log.warning("mail %s failed: %s %s", mail_id, type(exc).__name__,
+                            getattr(exc, "smtp_code", ""))
                 failed.append((mail_id, exc))
                 continue
             with write_turn(_engine_of(engine), background=True):

@@ -20,6 +20,16 @@ from dataclasses import dataclass
 
 from app.config import get_settings
 
+# The routes whose pages this cache serves (public.py's `_cached`). They are the same for every
+# visitor but for the visitor's own CSRF token, so a browser may keep one (the back button) but
+# a shared cache may not, and the browser asks again on every load (the counters move).
+# Every other answer is `no-store` (app/middleware.py): a page missing here is safe, not stale.
+PAGES = frozenset({
+    "/", "/wijken/{slug}", "/wijken/{slug}/tellers", "/wijken/{slug}/aanbod/{offer_id}",
+    "/wijken/{slug}/aanbod/{offer_id}/tellers",
+})
+CACHE_CONTROL = "private, no-cache"
+
 
 @dataclass(frozen=True)
 class CachedPage:

@@ -35,7 +35,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.enums import ParticipationStatus as S
 from app.security import hit_rate_limit, rate_limited, token_hash
-from app.services import audit, signups
+from app.services import audit, mail, signups
 from app.services.auth import Principal, end_household_sessions, start_session
 from app.services.errors import Conflict, Invalid, NotFound, RateLimited, Unauthorized
 from app.services.households import HOUSEHOLD_FIELDS, clean_household
@@ -596,3 +596,4 @@ def erase_household(session: Session, principal: Principal) -> None:
     # transaction owned elsewhere) there is nothing durable to checkpoint yet.
     if bind.dialect.name == "sqlite" and isinstance(bind, Engine):
         checkpoint_wal(bind)
+    mail.erase_mail_files(household.id)

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from app import i18n
 from app.config import get_settings
+from app.db import constraint_name
 from app.i18n import N_
 from app.models import (
     Campaign,
@@ -308,8 +309,9 @@ def commit_signups(
         if len(pending) <= 1:
             return [Conflict(MSG_DUPLICATE) if isinstance(item, PreparedSignup) else item
                     for item in prepared]
+        # The constraint's name only: the driver's message repeats the row's values.
         log.info("sign-up batch of %d hit a constraint (%s); writing them one by one",
-                 len(pending), exc.orig)
+                 len(pending), constraint_name(exc))
         return [commit_signups(session, [item])[0] if isinstance(item, PreparedSignup) else item
                 for item in prepared]
     return outcomes

@@ -159,7 +159,7 @@ def change_totp(
                               password=password, ip=client_ip(request))
     except (Invalid, RateLimited) as exc:
         extra: dict[str, object] = {}
-        if secret:
+        if auth_service.is_totp_secret(secret):  # the same one again; a typed-over one is not
             extra = {"new_secret": secret,
                      "totp_uri": auth_service.totp_uri(secret, principal.email)}
         return _account_error(request, session, principal, exc, default_field="password",
