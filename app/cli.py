@@ -2,6 +2,7 @@
 seed-demo, serve."""
 
 import argparse
+import copy
 import sys
 from typing import Any
 
@@ -24,6 +25,24 @@ def migrate() -> None:
     print("Database is up to date.")
 
 
+def _new_password(given: str | None) -> str:
+    """The password from --password, else WIJKWERF_USER_PASSWORD, else asked twice without echo
+    (neither of the last two shows it in the process list or the shell history)."""
+    import getpass
+    import os
+
+    if given is not None:
+        return given
+    if os.environ.get("WIJKWERF_USER_PASSWORD"):
+        return os.environ["WIJKWERF_USER_PASSWORD"]
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise SystemExit("wijkwerf: the two passwords differ; nothing created.")
+    return first
+
+
 def create_user(args: argparse.Namespace) -> int:
     from app.db import session_scope
     from app.services.users import create_user as create
@@ -32,7 +51,7 @@ def create_user(args: argparse.Namespace) -> int:
         user = create(
             session,
             email=args.email,
-            password=args.password,
+            password=_new_password(args.password),
             role=args.role,
             organisation_name=args.organisation,
             contractor_id=args.contractor_id,
@@ -101,6 +120,18 @@ def print_demo_logins(logins: list[tuple[str, str, str]]) -> None:
     print("  residents   no password: ask a link at /mijn/link (mail goes to MAIL_URL)\n")
 
 
+def log_config(*, access_log: bool) -> dict[str, Any]:
+    """uvicorn's logging set-up plus the app's loggers (`wijkwerf.*`) on the same stderr
+    handler; the access log only with `access_log`."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["wijkwerf"] = {"handlers": ["default"], "level": "INFO",
+                                     "propagate": False}
+    config["loggers"]["wijkwerf.access"] = {"level": "INFO" if access_log else "WARNING"}
+    return config
+
+
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -108,7 +139,10 @@ def serve(args: argparse.Namespace) -> None:
 
     options: dict[str, Any] = {
         "host": args.host, "port": args.port, "workers": args.workers, "proxy_headers": True,
-        "forwarded_allow_ips": args.forwarded_allow_ips, "access_log": args.access_log,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        # uvicorn's own access log prints the full URL (tokens, searched names): never on.
+        # --access-log turns on the app's, which names the route instead (app/middleware.py).
+        "access_log": False, "log_config": log_config(access_log=args.access_log),
         # Workers that start slowly on a busy machine must not be killed as dead.
         "timeout_worker_healthcheck": 30, "log_level": "info",
     }
@@ -124,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="create or upgrade the database schema")
     user = commands.add_parser("create-user", help="add a staff, admin or contractor user")
     user.add_argument("--email", required=True)
-    user.add_argument("--password", required=True)
+    user.add_argument("--password", default=None, help="better: leave it out and type it when "
+                      "asked, or pipe it in, or set WIJKWERF_USER_PASSWORD")
     user.add_argument("--role", required=True, choices=["admin", "staff", "contractor"])
     user.add_argument("--organisation", default=None)
     user.add_argument("--contractor-id", type=int, default=None)
@@ -175,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "revoke-access":
             return revoke_access(args)
         elif args.command == "seed-demo":
+            if get_settings().WIJKWERF_ENV == "production":
+                print("wijkwerf: seed-demo creates accounts whose passwords are published in "
+                      "the README; it is refused when WIJKWERF_ENV=production.", file=sys.stderr)
+                return 2
             seed_demo()
         elif args.command == "serve":
             serve(args)

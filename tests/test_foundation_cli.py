@@ -89,3 +89,33 @@ def test_create_user_validates_input(db_session: Session) -> None:
         pass
     else:
         raise AssertionError("duplicate accepted")
+
+
+def test_create_user_takes_the_password_from_stdin_so_it_is_not_in_the_process_list(
+    tmp_path: Path
+) -> None:
+    env = dict(os.environ, WIJKWERF_ENV="dev", DATABASE_URL=f"sqlite:///{tmp_path}/cli.db",
+               MAIL_URL="null://")
+    assert run_cli(["migrate"], env).returncode == 0
+    created = subprocess.run(
+        [*WIJKWERF, "create-user", "--email", "jo@energiehuis.be", "--role", "staff",
+         "--organisation", "Energiehuis Brugge"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120, input="een-lang-geheim-wachtwoord\n")
+    assert created.returncode == 0, created.stderr
+    from app.db import make_engine
+    from app.security import verify_password
+
+    engine = make_engine(f"sqlite:///{tmp_path}/cli.db", pool_size=1)
+    with Session(engine) as session:
+        user = session.exec(select(User).where(User.email == "jo@energiehuis.be")).one()
+        assert verify_password(user.password_hash, "een-lang-geheim-wachtwoord")
+    engine.dispose()
+
+
+def test_seed_demo_is_refused_in_production(tmp_path: Path) -> None:
+    env = dict(os.environ, WIJKWERF_ENV="production", SECRET_KEY="s" * 48,
+               DATABASE_URL=f"sqlite:///{tmp_path}/prod.db", MAIL_URL="null://")
+    assert run_cli(["migrate"], env).returncode == 0
+    seeded = run_cli(["seed-demo"], env)
+    assert seeded.returncode == 2 and "production" in seeded.stderr
+    assert "Demo logins" not in seeded.stdout

@@ -106,3 +106,35 @@ def test_port_zero_puts_every_worker_on_the_one_port_it_was_given(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(15)
+
+
+def test_the_served_access_log_names_routes_and_never_tokens_or_searches(
+    live_server_factory: Any,
+) -> None:
+    """`wijkwerf serve --access-log` logs one line per request with the route's template;
+    uvicorn's own access log (the full URL) stays off."""
+    database = live_server_factory(mail_url="null://")
+    port = database.port + 1 if database.port < 65000 else database.port - 1
+    process = subprocess.Popen(  # noqa: S603
+        [*wijkwerf_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--access-log"],
+        env=database.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    token = "Zt3kq9-geheim-token-van-een-bewoner-0123456789"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code:
+                    break
+            time.sleep(0.2)
+        httpx.get(f"http://127.0.0.1:{port}/r/{token}", timeout=10)
+        httpx.get(f"http://127.0.0.1:{port}/beheer/wijken/kust/huishoudens",
+                  params={"q": "Vandenbroucke"}, timeout=10)
+        time.sleep(0.5)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    assert '"GET /r/{token}" 410' in output, output[-2000:]  # an unknown link
+    assert '"GET /beheer/wijken/{slug}/huishoudens" 303' in output, output[-2000:]
+    assert token not in output and "Vandenbroucke" not in output and "kust" not in output
