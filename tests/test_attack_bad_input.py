@@ -950,3 +950,333 @@ def _quote_lines(session: Session) -> list[tuple[str, float, int]]:
     session.expire_all()
     return [(line.description, line.quantity, line.unit_price_cents)
             for line in session.exec(select(QuoteLine).order_by(QuoteLine.id)).all()]
+
+
+# --- whole numbers in forms and query strings: one strict parser -------------------------------
+#
+# `str.isdigit()` takes "²" (which `int()` then refuses: a 500) and `int()` takes "١٢" and numbers
+# no column holds (a 500 in the database driver). Every page reads whole numbers through
+# `validation.parse_int`: a bad form value brings the form back (422, the message next to the
+# field), a bad query value is ignored (the page as without it).
+
+NINES = "9" * 25
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("12", 12), (" 12 ", 12), ("007", 7), ("0", 0), ("2147483647", 2_147_483_647),
+    ("²", None), ("١٢", None), ("-1", None), ("+1", None), ("1e3", None), ("1_000", None),
+    ("1.000", None), ("12a", None), (NINES, None), ("2147483648", None), ("", None),
+    ("   ", None), (None, None), ("0" * 40 + "5", 5),
+])
+def test_parse_int_takes_only_ascii_digits_in_range(text: str | None, expected: int | None
+                                                    ) -> None:
+    from app.services.validation import parse_int
+
+    assert parse_int(text) == expected
+
+
+def test_parse_int_keeps_to_the_callers_bounds() -> None:
+    from app.services.validation import parse_int
+
+    assert parse_int("0", minimum=1) is None
+    assert parse_int("1", minimum=1) == 1
+    assert parse_int("501", maximum=500) is None
+    assert parse_int("500", maximum=500) == 500
+
+
+def _staff(client: TestClient, session: Session, world: World) -> str:
+    return web_login(client, session, user=world.staff)
+
+
+def _resident(client: TestClient, session: Session, world: World) -> str:
+    return web_login(client, session, household=world.resident)
+
+
+def _contractor(client: TestClient, session: Session, world: World) -> str:
+    return web_login(client, session, user=world.contractor_user)
+
+
+def _groups(world: World) -> str:
+    return f"/beheer/wijken/{world.campaign.slug}/groepen"
+
+
+def _quote_form(world: World, csrf: str, **fields: Any) -> dict[str, Any]:
+    return {"description": ["Dakisolatie"], "quantity": ["60"], "unit": ["m2"],
+            "unit_price": ["45,00"], "vat_rate": "6",
+            "valid_until": (date.today() + timedelta(days=60)).isoformat(),
+            "lead_time_weeks": "6", "warranty_years": "10", "notes": "", "action": "submit",
+            "csrf_token": csrf, **fields}
+
+
+def _premium_form(csrf: str, **fields: str) -> dict[str, str]:
+    return {"measure": "roof_insulation", "income_category": "cat3", "kind": "percentage",
+            "rate": "20", "cap": "", "valid_from": "2026-01-01", "valid_to": "",
+            "source_url": "", "csrf_token": csrf, **fields}
+
+
+def _quote_request_form(world: World, csrf: str, **fields: Any) -> dict[str, Any]:
+    return {"group_id": str(world.quote_group.id), "measure": "roof_insulation", "unit": "m2",
+            "description": "", "deadline": (datetime.now() + timedelta(days=3)).strftime(
+                "%Y-%m-%dT%H:%M"), "contractor_ids": [str(world.contractor.id)],
+            "market_unit_price": "", "csrf_token": csrf, **fields}
+
+
+def _suggest_form(csrf: str, **fields: str) -> dict[str, str]:
+    return {"by": "street", "min_size": "2", "max_size": "10", "offer_id": "",
+            "csrf_token": csrf, **fields}
+
+
+# (log-in, method, URL, form or None, status, field whose message must be next to it, or a
+# message that must be on the page). A query value that is not a number is ignored: 200.
+BAD_NUMBER_CASES: dict[str, tuple[Any, ...]] = {
+    "audit household_id=²": (_staff, "GET", lambda w: "/beheer/audit?household_id=²",
+                             None, 200, None),
+    "audit household_id=nines": (_staff, "GET",
+                                 lambda w: f"/beheer/audit?household_id={NINES}",
+                                 None, 200, None),
+    "audit page=²": (_staff, "GET", lambda w: "/beheer/audit?page=²", None, 200, None),
+    "audit page=١٢": (_staff, "GET", lambda w: "/beheer/audit?page=١٢", None, 200, None),
+    "households page=²": (_staff, "GET", lambda w: f"/beheer/wijken/{w.campaign.slug}"
+                          "/huishoudens?page=²", None, 200, None),
+    "claims page=²": (_staff, "GET", lambda w: "/beheer/nakijken?page=²", None, 200, None),
+    "premiums bewerk=nines": (_staff, "GET", lambda w: f"/beheer/premies?bewerk={NINES}",
+                              None, 200, None),
+    "premiums bewerk=²": (_staff, "GET", lambda w: "/beheer/premies?bewerk=²", None, 200, None),
+    "quote requests group_id=nines": (_staff, "GET",
+                                      lambda w: f"/beheer/offertes?group_id={NINES}",
+                                      None, 200, None),
+    "new quote request group_id=nines": (_staff, "GET",
+                                         lambda w: f"/beheer/offertes/nieuw?group_id={NINES}",
+                                         None, 200, None),
+    "group path id=nines": (_staff, "POST", lambda w: f"{_groups(w)}/{NINES}/naam",
+                            lambda w, csrf: {"name": "x", "csrf_token": csrf}, 404, None),
+    "household path id=nines": (_staff, "GET", lambda w: f"/beheer/wijken/{w.campaign.slug}"
+                                f"/huishoudens/{NINES}", None, 404, None),
+    "move to_group_id=²": (_staff, "POST", lambda w: f"{_groups(w)}/{w.quote_group.id}/verplaats",
+                           lambda w, csrf: {"household_id": str(w.resident.id),
+                                            "to_group_id": "²", "csrf_token": csrf},
+                           422, "Kies een groep."),
+    "move to_group_id=nines": (_staff, "POST",
+                               lambda w: f"{_groups(w)}/{w.quote_group.id}/verplaats",
+                               lambda w, csrf: {"household_id": str(w.resident.id),
+                                                "to_group_id": NINES, "csrf_token": csrf},
+                               422, "Kies een groep."),
+    "move household_id=nines": (_staff, "POST",
+                                lambda w: f"{_groups(w)}/{w.quote_group.id}/verplaats",
+                                lambda w, csrf: {"household_id": NINES,
+                                                 "to_group_id": str(w.group.id),
+                                                 "csrf_token": csrf},
+                                422, "Kies een huishouden van deze groep."),
+    "batch contractor_id=²": (_staff, "POST", lambda w: f"{_groups(w)}/{w.group.id}/batch",
+                              lambda w, csrf: {"contractor_id": "²", "csrf_token": csrf},
+                              422, lambda w: f"group-{w.group.id}-contractor_id"),
+    "batch contractor_id=nines": (_staff, "POST", lambda w: f"{_groups(w)}/{w.group.id}/batch",
+                                  lambda w, csrf: {"contractor_id": NINES, "csrf_token": csrf},
+                                  422, lambda w: f"group-{w.group.id}-contractor_id"),
+    "batch offer_id=nines": (_staff, "POST", lambda w: f"{_groups(w)}/{w.group.id}/batch",
+                             lambda w, csrf: {"contractor_id": str(w.contractor.id),
+                                              "offer_id": NINES, "csrf_token": csrf},
+                             422, lambda w: f"group-{w.group.id}-contractor_id"),
+    "batch offer_id=²": (_staff, "POST", lambda w: f"{_groups(w)}/{w.group.id}/batch",
+                         lambda w, csrf: {"contractor_id": str(w.contractor.id),
+                                          "offer_id": "²", "csrf_token": csrf},
+                         422, lambda w: f"group-{w.group.id}-contractor_id"),
+    "suggestion min_size=²": (_staff, "POST", lambda w: f"{_groups(w)}/voorstel",
+                              lambda w, csrf: _suggest_form(csrf, min_size="²"), 422,
+                              "min_size"),
+    "suggestion max_size=١٢": (_staff, "POST", lambda w: f"{_groups(w)}/voorstel",
+                               lambda w, csrf: _suggest_form(csrf, max_size="١٢"), 422,
+                               "max_size"),
+    "suggestion offer_id=²": (_staff, "POST", lambda w: f"{_groups(w)}/voorstel",
+                              lambda w, csrf: _suggest_form(csrf, offer_id="²"), 422,
+                              "offer_id"),
+    "suggestion shown offer_id=nines": (_staff, "GET", lambda w: f"{_groups(w)}/voorstel?"
+                                        f"by=street&min_size=2&max_size=10&offer_id={NINES}"
+                                        "&toon=1", None, 422, "offer_id"),
+    "premium rule_id=²": (_staff, "POST", lambda w: "/beheer/premies",
+                          lambda w, csrf: _premium_form(csrf, rule_id="²"), 404, None),
+    "premium rule_id=nines": (_staff, "POST", lambda w: "/beheer/premies",
+                              lambda w, csrf: _premium_form(csrf, rule_id=NINES), 404, None),
+    "premium rate=²": (_staff, "POST", lambda w: "/beheer/premies",
+                       lambda w, csrf: _premium_form(csrf, rate="²"), 422, "rate"),
+    "premium rate=nines": (_staff, "POST", lambda w: "/beheer/premies",
+                           lambda w, csrf: _premium_form(csrf, rate=NINES), 422, "rate"),
+    "quote request group_id=²": (_staff, "POST", lambda w: "/beheer/offertes/nieuw",
+                                 lambda w, csrf: _quote_request_form(w, csrf, group_id="²"),
+                                 422, "group_id"),
+    "quote request group_id=nines": (_staff, "POST", lambda w: "/beheer/offertes/nieuw",
+                                     lambda w, csrf: _quote_request_form(w, csrf,
+                                                                         group_id=NINES),
+                                     422, "group_id"),
+    "quote request contractor_ids=²": (_staff, "POST", lambda w: "/beheer/offertes/nieuw",
+                                       lambda w, csrf: _quote_request_form(
+                                           w, csrf, contractor_ids=["²"]),
+                                       422, "Kies minstens één aannemer."),
+    "offer form remove row ²": (_staff, "POST", lambda w: f"/beheer/aanbod/{w.offer.id}"
+                                "/bewerken", lambda w, csrf: {
+                                    "action": "remove_price_tiers-²", "csrf_token": csrf,
+                                    "price_tiers-0-min_participants": "0",
+                                    "price_tiers-0-unit_price": "120,00"}, 200, None),
+    "paper intake build_year=١٩٩٠": (_staff, "POST", lambda w: f"/beheer/wijken/"
+                                     f"{w.campaign.slug}/huishoudens/nieuw",
+                                     lambda w, csrf: {
+                                         "offer_id": str(w.offer.id), "name": "An Peeters",
+                                         "street": "Torhoutsesteenweg", "house_number": "41",
+                                         "postcode": "8400", "build_year": "١٩٩٠",
+                                         "quantity": "40", "consent": "true",
+                                         "csrf_token": csrf}, 422, "build_year"),
+    "quote vat_rate=²": (_contractor, "POST",
+                         lambda w: f"/aannemer/offerteaanvragen/{w.quote_request.id}",
+                         lambda w, csrf: _quote_form(w, csrf, vat_rate="²"), 422, "vat_rate"),
+    "energy kwh=²": (_resident, "POST", lambda w: "/mijn/energie",
+                     lambda w, csrf: {"energy_kwh_year": "²", "energy_cost_euros_year": "",
+                                      "csrf_token": csrf}, 422, "energy_kwh_year"),
+    "energy kwh=١٢": (_resident, "POST", lambda w: "/mijn/energie",
+                      lambda w, csrf: {"energy_kwh_year": "١٢", "energy_cost_euros_year": "",
+                                       "csrf_token": csrf}, 422, "energy_kwh_year"),
+    "energy kwh=nines": (_resident, "POST", lambda w: "/mijn/energie",
+                         lambda w, csrf: {"energy_kwh_year": NINES,
+                                          "energy_cost_euros_year": "", "csrf_token": csrf},
+                         422, "energy_kwh_year"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_NUMBER_CASES))
+def test_a_bad_whole_number_on_a_page_is_refused_or_ignored_never_a_500(
+    app: FastAPI, db_session: Session, world: World, case: str
+) -> None:
+    log_in, method, url, form, status, shown = BAD_NUMBER_CASES[case]
+    before = row_counts(db_session)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        csrf = log_in(client, db_session, world)
+        response = client.request(method, url(world),
+                                  data=form(world, csrf) if form else None,
+                                  headers={"X-CSRF-Token": csrf} if method == "POST" else {},
+                                  follow_redirects=False)
+    assert response.status_code == status, (case, response.status_code, response.text[:300])
+    if callable(shown):
+        shown = shown(world)
+    if shown and " " in shown:  # a message (its field is not on the page, or a fieldset)
+        assert shown in response.text
+    elif shown:
+        assert_error_next_to(response.text, shown)
+    assert row_counts(db_session) == before
+
+
+# --- invisible and direction-changing characters -----------------------------------------------
+#
+# "Jan\u202eJanssens" shows as "JansnessnaJ" on a staff page; "Jan\u200bJ" looks like "JanJ" and
+# matches no search. Refused with 422 on that field wherever text is typed (API and forms); a CSV
+# never carries one, even from a row stored before the rule.
+
+INVISIBLE = ["Jan\u202eJanssens", "Jan\u200bJ", "Jan\u2066Janssens\u2069", "\ufeffJan",
+             "Jan\u061cJ", "Jan\u00adJanssens", "Jan\U000e0041J", "Jan\u3164"]
+INVISIBLE_MESSAGE = "onzichtbaar teken"
+
+
+@pytest.mark.parametrize("name", INVISIBLE)
+def test_a_sign_up_with_an_invisible_character_in_the_name_is_422_on_name(
+    client: TestClient, world: World, unchanged: None, name: str
+) -> None:
+    api = client.post(f"/api/v1/offers/{world.offer.id}/participations",
+                      json=signup_body(name=name))
+    assert api.status_code == 422
+    assert ["body", "household", "name"] in locs(api)
+    assert INVISIBLE_MESSAGE in api.text
+    csrf = anonymous_csrf(client, world)
+    page = client.post(offer_url(world), data=signup_form(csrf, name=name))
+    assert page.status_code == 422
+    assert_error_next_to(page.text, "name")
+    assert INVISIBLE_MESSAGE in page.text
+
+
+def test_invisible_characters_in_an_address_are_422_on_that_field(
+    client: TestClient, world: World, unchanged: None, subtests: pytest.Subtests
+) -> None:
+    csrf = anonymous_csrf(client, world)
+    for field, value in (("street", "Torhoutse\u202esteenweg"), ("house_number", "4\u200b1"),
+                         ("box", "\u200e3"), ("city", "Oostende\u2067")):
+        with subtests.test(field=field):
+            api = client.post(f"/api/v1/offers/{world.offer.id}/participations",
+                              json=signup_body(**{field: value}))
+            assert api.status_code == 422 and ["body", "household", field] in locs(api)
+            page = client.post(offer_url(world), data=signup_form(csrf, **{field: value}))
+            assert page.status_code == 422
+            assert_error_next_to(page.text, field)
+
+
+def test_staff_and_residents_cannot_store_invisible_characters_in_names_either(
+    client: TestClient, db_session: Session, world: World, unchanged: None,
+    subtests: pytest.Subtests
+) -> None:
+    name = "Gevel\u202ewerken"
+    headers = world.staff_headers(db_session)
+    with subtests.test("API contractor"):
+        contractor = client.post("/api/v1/contractors", headers=headers, json={
+            "name": name, "vat_number": "BE0123456749", "email": "a@example.be"})
+        assert contractor.status_code == 422 and ["body", "name"] in locs(contractor)
+    with subtests.test("API campaign"):
+        campaign = client.patch(f"/api/v1/campaigns/{world.campaign.slug}", headers=headers,
+                                json={"name": name})
+        assert campaign.status_code == 422 and ["body", "name"] in locs(campaign)
+    csrf = web_login(client, db_session, user=world.staff)
+    with subtests.test("contractor form"):
+        page = client.post("/beheer/aannemers", data={
+            "name": name, "vat_number": factories.belgian_vat_number(7_654_329),
+            "email": "gevel@example.be", "phone": "", "csrf_token": csrf})
+        assert page.status_code == 422
+        assert_error_next_to(page.text, "name")
+        assert INVISIBLE_MESSAGE in page.text
+    with subtests.test("paper intake"):
+        page = client.post(f"/beheer/wijken/{world.campaign.slug}/huishoudens/nieuw", data={
+            "offer_id": str(world.offer.id), "name": "Jan\u200bJ", "phone": "+32470123499",
+            "street": "Torhoutsesteenweg", "house_number": "43", "postcode": "8400",
+            "quantity": "40", "consent": "true", "csrf_token": csrf})
+        assert page.status_code == 422
+        assert_error_next_to(page.text, "name")
+    with subtests.test("group name"):
+        page = client.post(f"/beheer/wijken/{world.campaign.slug}/groepen/{world.group.id}/naam",
+                           data={"name": name, "csrf_token": csrf})
+        assert page.status_code == 422
+        assert_error_next_to(page.text, f"group-{world.group.id}-name")
+    with subtests.test("resident's own details"):
+        resident_csrf = web_login(client, db_session, household=world.resident)
+        page = client.post("/mijn/gegevens", data={
+            "name": "Jan\u202eJanssens", "email": world.resident.email, "phone": "",
+            "street": world.resident.street, "house_number": world.resident.house_number,
+            "box": "", "postcode": "8400", "csrf_token": resident_csrf})
+        assert page.status_code == 422
+        assert_error_next_to(page.text, "name")
+        api = client.patch("/api/v1/me", headers=world.resident_headers(db_session),
+                           json={"name": "Jan\u200bJ"})
+        assert api.status_code == 422
+        db_session.refresh(world.resident)
+        assert "\u200b" not in world.resident.name and "\u202e" not in world.resident.name
+
+
+def test_a_csv_export_never_carries_an_invisible_character(
+    client: TestClient, db_session: Session, world: World
+) -> None:
+    # Rows stored before the rule (or by hand): the exports leave the characters out.
+    household = factories.make_household(db_session, campaign=world.campaign,
+                                         name="Jan\u202eJanssens", street="Kerk\u200bstraat",
+                                         house_number="1\u2066", box="\ufeff=1+1")
+    factories.make_participation(db_session, household=household, offer=world.offer,
+                                 status="registered")
+    _put_in_the_batch(db_session, world, household)
+    web_login(client, db_session, user=world.staff)
+    slug = world.campaign.slug
+    exports = [client.get(f"/beheer/wijken/{slug}/huishoudens.csv")]
+    exports += [client.get(f"/beheer/wijken/{slug}/dashboard/{table}.csv")
+                for table in ("straten",)]
+    web_login(client, db_session, user=world.contractor_user)
+    exports.append(client.get(f"/aannemer/batches/{world.batch.id}.csv"))
+    for export in exports:
+        assert export.status_code == 200, export.url
+        body = export.text.removeprefix("\ufeff")  # the file's own byte-order mark
+        found = re.findall(r"[\u00ad\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]", body)
+        assert not found, (export.url, found)
+    households_cells = [cell for row in csv.reader(io.StringIO(
+        exports[0].text.removeprefix("\ufeff")), delimiter=";") for cell in row]
+    assert "JanJanssens" in households_cells and "Kerkstraat" in households_cells
+    assert "'=1+1" in households_cells  # no hidden character lets a formula through

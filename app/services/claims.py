@@ -41,6 +41,7 @@ from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.households import HouseholdData, fill_in_blanks
 from app.services.mail import queue_mail
+from app.services.validation import parse_int
 
 # A claim nobody decided on stops holding its place after this many days.
 CLAIM_DAYS = 14
@@ -191,9 +192,7 @@ def offer_title(session: Session, claim: HouseholdClaim) -> str:
 
 def page_number(text: str | None) -> int:
     """A page number from the query string; anything else is the first page."""
-    if text and text.isascii() and text.isdigit() and len(text) <= 6 and int(text) > 0:
-        return int(text)
-    return 1
+    return parse_int(text, minimum=1, maximum=999_999) or 1
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from app.services import audit
 from app.services.auth import Principal
 from app.services.errors import NotFound
 from app.services.status_flow import STATUS_LABELS
+from app.services.validation import without_invisible_characters
 
 
 def participation_in_batch() -> ColumnElement[bool]:
@@ -210,8 +211,9 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cell(value: object) -> str:
-    """Text for a spreadsheet cell; text that a spreadsheet would run as a formula is quoted."""
-    text = "" if value is None else str(value)
+    """Text for a spreadsheet cell; text that a spreadsheet would run as a formula is quoted,
+    and invisible or direction-changing characters are left out (first, so none hides one)."""
+    text = "" if value is None else without_invisible_characters(str(value))
     if text.startswith(_FORMULA_START) and not text[1:].replace(" ", "").isdigit():
         return "'" + text
     return text

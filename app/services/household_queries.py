@@ -30,6 +30,7 @@ from app.services.labels import (  # noqa: F401  (re-exported for the pages)
     TENURE_LABELS,
 )
 from app.services.status_flow import STATUS_LABELS
+from app.services.validation import without_invisible_characters
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -314,8 +315,9 @@ _FORMULA_START = re.compile(r"^[=@\t\r]|^[+\-](?![\d\s]+$)")
 
 
 def _cell(value: object) -> str:
-    """Text for a spreadsheet cell; a value that Excel would run as a formula is quoted."""
-    text = "" if value is None else str(value)
+    """Text for a spreadsheet cell; a value that Excel would run as a formula is quoted, and
+    invisible or direction-changing characters are left out (first, so none hides a formula)."""
+    text = "" if value is None else without_invisible_characters(str(value))
     return "'" + text if _FORMULA_START.match(text) else text
 
 

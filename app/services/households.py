@@ -15,12 +15,7 @@ from app.models.enums import BudgetBand, DwellingType, LifePhase, Profile, Tenur
 from app.services import postcodes
 from app.services.campaigns import address_in_campaign
 from app.services.errors import Invalid
-from app.services.validation import (
-    MSG_BAD_CHARACTER,
-    email_address,
-    has_bad_character,
-    phone_number,
-)
+from app.services.validation import character_problem, email_address, parse_int, phone_number
 
 EARLIEST_BUILD_YEAR = 1500
 # Field names, in form order; the API's `household` object and the HTML form use them alike.
@@ -101,8 +96,11 @@ def clean_household(
         if len(values[name]) > limit:
             errors[name] = MSG_TOO_LONG
     for name, value in values.items():
-        if has_bad_character(value):
-            errors[name] = MSG_BAD_CHARACTER
+        # Not storable, or invisible / direction-changing (a name staff read must be the name
+        # typed): refused on that field, never silently changed.
+        problem = character_problem(value)
+        if problem is not None:
+            errors[name] = problem
     if not values["name"]:
         errors["name"] = MSG_NAME
 
@@ -152,12 +150,8 @@ def clean_household(
 def _build_year(text: str, errors: dict[str, str]) -> int | None:
     if not text:
         return None
-    try:
-        year = int(text)
-    except ValueError:
-        errors["build_year"] = MSG_BUILD_YEAR
-        return None
-    if not EARLIEST_BUILD_YEAR <= year <= utcnow().year + 3:
+    year = parse_int(text)
+    if year is None or not EARLIEST_BUILD_YEAR <= year <= utcnow().year + 3:
         errors["build_year"] = MSG_BUILD_YEAR
         return None
     return year

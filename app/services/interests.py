@@ -13,7 +13,7 @@ from app.services import campaigns as campaign_service
 from app.services.auth import Principal
 from app.services.errors import Invalid
 from app.services.labels import HORIZON_LABELS, MEASURE_LABELS  # noqa: F401
-from app.services.validation import MSG_BAD_CHARACTER, email_address, has_bad_character
+from app.services.validation import character_problem, email_address
 
 # No figure about fewer households than this is ever shown (public results and energy median).
 MIN_GROUP_SIZE = 5
@@ -92,8 +92,8 @@ def submit_interests(
                                ("email", email or "", 254)):
         if len(value) > limit:
             errors[name] = N_("Dit is te lang.")
-        elif has_bad_character(value):
-            errors[name] = MSG_BAD_CHARACTER
+        elif (problem := character_problem(value)) is not None:
+            errors[name] = problem
     if not errors:
         inside, failing_field = campaign_service.address_in_campaign(
             campaign, postcode=postcode, street=street

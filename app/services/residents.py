@@ -43,7 +43,7 @@ from app.services.interests import MEASURE_LABELS
 from app.services.mail import queue_mail
 from app.services.signups import is_true
 from app.services.status_flow import FUNNEL, HOLDS_A_PLACE, STATUS_LABELS, Actor, change_status
-from app.services.validation import email_address
+from app.services.validation import email_address, parse_int
 
 LINK_REQUESTS_PER_EMAIL = 5
 LINK_REQUEST_WINDOW_SECONDS = 60 * 60
@@ -290,10 +290,10 @@ def _whole_number(value: Any, *, name: str, high: int, message: str) -> int | No
     if _blank(value):
         return None
     if isinstance(value, str):
-        text = re.sub(r"[\s.]", "", value.strip())
-        if not text.isdigit():
+        number = parse_int(re.sub(r"[\s.]", "", value), maximum=high)
+        if number is None:
             raise Invalid(message, field=name)
-        value = int(text)
+        value = number
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
         raise Invalid(message, field=name)
     return value

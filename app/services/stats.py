@@ -44,6 +44,7 @@ from app.services.errors import NotFound
 from app.services.grouping import value_label
 from app.services.labels import HORIZON_LABELS
 from app.services.status_flow import HOLDS_A_PLACE
+from app.services.validation import without_invisible_characters
 
 MIX_KEYS = ("tenure", "life_phase", "budget_band", "profile")
 MIX_LABELS = {"tenure": N_("Eigendom"), "life_phase": N_("Levensfase"),
@@ -349,7 +350,10 @@ def table_csv(table: Table) -> str:
 
 
 def _csv_safe(value: Any) -> Any:
-    """Defuse spreadsheet formulas in text cells (street names and titles come from users)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
+    """Defuse spreadsheet formulas in text cells (street names and titles come from users);
+    invisible or direction-changing characters are left out first."""
+    if isinstance(value, str):
+        value = without_invisible_characters(value)
+        if value[:1] in ("=", "+", "-", "@"):
+            return "'" + value
     return value

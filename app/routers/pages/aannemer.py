@@ -20,11 +20,12 @@ from app.deps import (
 from app.i18n import N_, gettext
 from app.models.enums import IncomeCategory, Measure, PremiumKind, Unit
 from app.services import contractor_portal, labels, participation_status, premiums, quotes
-from app.services.errors import ServiceError
+from app.services.errors import NotFound, ServiceError
 from app.services.participation_status import StatusChange
 from app.services.pricing import euros_to_cents
 from app.services.quotes import QuoteInput, QuoteRequestCreate
 from app.services.status_flow import STATUS_LABELS
+from app.services.validation import parse_int
 from app.templating import is_htmx, redirect, render
 
 router = APIRouter(route_class=CommittingRoute)
@@ -270,7 +271,7 @@ def contractor_submit_quote(
     if not lines:
         errors["lines"] = QUOTE_FIELD_MESSAGES["lines"]
     data: dict[str, Any] = {"lines": parsed_lines,
-                            "vat_rate": int(vat_rate) if vat_rate.strip().isdigit() else None,
+                            "vat_rate": parse_int(vat_rate),
                             "valid_until": _date(valid_until), "notes": notes,
                             "lead_time_weeks": lead_time_weeks.strip(),
                             "warranty_years": warranty_years.strip()}
@@ -330,11 +331,12 @@ def comparison_page(quote_request_id: int, request: Request, principal: MaybeWeb
 
 @router.get("/beheer/offertes")
 def staff_quote_requests(request: Request, principal: WebStaff, session: SessionDep,
-                         group_id: int | None = None) -> Response:
-    """The organisation's quote requests (of one group with ?group_id=)."""
+                         group_id: str = "") -> Response:
+    """The organisation's quote requests (of one group with ?group_id=; not a group id: all)."""
+    group = parse_int(group_id, minimum=1)
     return render(request, "beheer/quotes/list.html", _common() | {
-        "summaries": quotes.list_quote_requests(session, principal, group_id),
-        "group_id": group_id,
+        "summaries": quotes.list_quote_requests(session, principal, group),
+        "group_id": group,
     })
 
 
@@ -353,10 +355,11 @@ def _new_request_page(request: Request, session: SessionDep, principal: Any,
 
 @router.get("/beheer/offertes/nieuw")
 def staff_new_quote_request(request: Request, principal: WebStaff, session: SessionDep,
-                            group_id: int | None = None) -> Response:
-    """The form to open a quote request for a group."""
-    values = {"group_id": str(group_id or ""), "measure": "", "unit": "m2", "description": "",
-              "deadline": "", "contractor_ids": [], "market_unit_price": ""}
+                            group_id: str = "") -> Response:
+    """The form to open a quote request for a group (preselected by ?group_id=)."""
+    values = {"group_id": str(parse_int(group_id, minimum=1) or ""), "measure": "",
+              "unit": "m2", "description": "", "deadline": "", "contractor_ids": [],
+              "market_unit_price": ""}
     return _new_request_page(request, session, principal, values, {})
 
 
@@ -383,8 +386,12 @@ def staff_create_quote_request(
               "description": description, "deadline": deadline,
               "contractor_ids": contractor_ids, "market_unit_price": market_unit_price}
     errors: dict[str, str] = {}
-    if not group_id.isdigit():
+    group = parse_int(group_id, minimum=1)
+    if group is None:
         errors["group_id"] = REQUEST_FIELD_MESSAGES["group_id"]
+    invited = [parse_int(c, minimum=1) for c in contractor_ids]
+    if None in invited:
+        errors["contractor_ids"] = REQUEST_FIELD_MESSAGES["contractor_ids"]
     market: int | None = None
     if market_unit_price.strip():
         market = euros_to_cents(market_unit_price)
@@ -396,7 +403,7 @@ def staff_create_quote_request(
         parsed_deadline = None
     data = {"measure": measure, "unit": unit, "description": description,
             "deadline": parsed_deadline,
-            "contractor_ids": [c for c in contractor_ids if c.isdigit()],
+            "contractor_ids": [c for c in invited if c is not None],
             "market_unit_price_cents": market}
     request_in: QuoteRequestCreate | None = None
     try:
@@ -406,9 +413,9 @@ def staff_create_quote_request(
             field = str(error["loc"][0])
             field = "market_unit_price" if field == "market_unit_price_cents" else field
             errors.setdefault(field, REQUEST_FIELD_MESSAGES.get(field, INVALID))
-    if request_in is not None and not errors:
+    if request_in is not None and group is not None and not errors:
         try:
-            created = quotes.create_quote_request(session, principal, int(group_id), request_in,
+            created = quotes.create_quote_request(session, principal, group, request_in,
                                                   ip=client_ip(request))
             return redirect(request, f"/beheer/offertes/{created.id}")
         except ServiceError as exc:
@@ -461,11 +468,13 @@ EMPTY_RULE = {"measure": "", "income_category": "", "kind": "percentage", "rate"
 
 @router.get("/beheer/premies")
 def staff_premiums(request: Request, principal: WebStaff, session: SessionDep,
-                   bewerk: int | None = None) -> Response:
-    """Premium rules (shared examples and the organisation's own) and a form to add or edit."""
+                   bewerk: str = "") -> Response:
+    """Premium rules (shared examples and the organisation's own) and a form to add or edit
+    (?bewerk=<rule id>; not a rule id: the form to add one)."""
     values = dict(EMPTY_RULE)
-    if bewerk is not None:
-        rule = premiums.get_editable_rule(session, principal, bewerk)
+    editing = parse_int(bewerk, minimum=1)
+    if editing is not None:
+        rule = premiums.get_editable_rule(session, principal, editing)
         values = {"measure": rule.measure, "income_category": rule.income_category,
                   "kind": rule.kind,
                   "rate": (f"{rule.rate / 100:.2f}".replace(".", ",")
@@ -475,7 +484,7 @@ def staff_premiums(request: Request, principal: WebStaff, session: SessionDep,
                   "valid_from": rule.valid_from.isoformat(),
                   "valid_to": rule.valid_to.isoformat() if rule.valid_to else "",
                   "source_url": rule.source_url, "is_example": "true" if rule.is_example else ""}
-    return _premium_page(request, session, principal, values, {}, editing=bewerk)
+    return _premium_page(request, session, principal, values, {}, editing=editing)
 
 
 def _rule_from_form(values: dict[str, Any]) -> tuple[premiums.PremiumRuleInput | None,
@@ -485,7 +494,7 @@ def _rule_from_form(values: dict[str, Any]) -> tuple[premiums.PremiumRuleInput |
     if values["kind"] == PremiumKind.per_unit:
         rate = euros_to_cents(values["rate"])
     else:
-        rate = int(values["rate"]) if values["rate"].strip().isdigit() else None
+        rate = parse_int(values["rate"])
     if rate is None:
         errors["rate"] = N_("Geef een percentage (geheel getal) of een bedrag per eenheid in euro.")
     cap = euros_to_cents(values["cap"]) if values["cap"].strip() else None
@@ -516,7 +525,9 @@ def staff_save_premium(
     values = {"measure": measure, "income_category": income_category, "kind": kind,
               "rate": rate, "cap": cap, "valid_from": valid_from, "valid_to": valid_to,
               "source_url": source_url, "is_example": is_example}
-    editing = int(rule_id) if rule_id.isdigit() else None
+    editing = parse_int(rule_id, minimum=1)
+    if editing is None and rule_id.strip():  # no rule can have that id
+        raise NotFound(N_("Deze premieregel bestaat niet of je mag ze niet wijzigen."))
     rule_in, errors = _rule_from_form(values)
     if rule_in is None:
         return _premium_page(request, session, principal, values, errors, editing, 422)

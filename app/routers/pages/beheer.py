@@ -36,6 +36,7 @@ from app.services.errors import ServiceError
 from app.services.households import HOUSEHOLD_FIELDS
 from app.services.interests import MEASURE_LABELS
 from app.services.status_flow import STATUS_LABELS, Actor
+from app.services.validation import parse_int
 from app.templating import redirect, render
 
 router = APIRouter(route_class=CommittingRoute)
@@ -57,6 +58,7 @@ FILTER_CHOICES: dict[str, set[str]] = {
     "tenure": set(Tenure), "measure": set(Measure), "status": set(ParticipationStatus),
 }
 AUDIT_PAGE_SIZE = 50
+MAX_PAGE = 999_999  # a page number beyond this is the first page
 
 MSG_BY_TYPE = {
     "missing": N_("Vul dit veld in."),
@@ -115,7 +117,7 @@ def form_values(fields: dict[str, str]) -> tuple[dict[str, str], str]:
 def form_rows(values: Mapping[str, str], prefix: str, names: tuple[str, ...]
               ) -> list[dict[str, str]]:
     """Repeated rows posted as `prefix-0-name`, `prefix-1-name`, ..., in index order."""
-    pattern = re.compile(rf"^{prefix}-(\d+)-")
+    pattern = re.compile(rf"^{prefix}-([0-9]+)-")
     indices = sorted({int(m.group(1)) for key in values if (m := pattern.match(key))})
     return [{name: values.get(f"{prefix}-{i}-{name}", "").strip() for name in names}
             for i in indices]
@@ -128,9 +130,9 @@ def row_action(action: str, rows: list[dict[str, str]], prefix: str, names: tupl
         rows.append(dict.fromkeys(names, ""))
         return True
     if action.startswith(f"remove_{prefix}-"):
-        index = action.rsplit("-", 1)[1]
-        if index.isdigit() and int(index) < len(rows):
-            rows.pop(int(index))
+        index = parse_int(action.rsplit("-", 1)[1], maximum=len(rows) - 1)
+        if index is not None:
+            rows.pop(index)
         return True
     return False
 
@@ -536,7 +538,8 @@ def _household_filters(params: Mapping[str, str]) -> household_queries.Household
 
 
 def _page_number(text: str | None) -> int:
-    return int(text) if text and text.isdigit() and 0 < int(text) < 1_000_000 else 1
+    """A page number from the query string; anything else is the first page."""
+    return parse_int(text, minimum=1, maximum=MAX_PAGE) or 1
 
 
 def _filter_options() -> dict[str, list[tuple[str, str]]]:
@@ -697,7 +700,7 @@ def audit_log(request: Request, session: SessionDep, principal: WebStaff) -> HTM
         action=params.get("action") if params.get("action") in audit.ACTION_LABELS else None,
         actor=(params.get("actor") or "").strip()[:254] or None,
         outcome=params.get("outcome") if params.get("outcome") in ("ok", "denied") else None,
-        household_id=int(household_text) if household_text.isdigit() else None,
+        household_id=parse_int(household_text, minimum=1),  # else: not filtered
         date_from=_date(params.get("date_from")), date_to=_date(params.get("date_to")),
     )
     result = audit.list_events(session, principal, filters,

@@ -26,6 +26,7 @@ from app.services.grouping import (
     SuggestRequest,
     suggest_for_campaign,
 )
+from app.services.validation import character_problem, parse_int
 from app.templating import is_htmx, redirect, render
 
 router = APIRouter(route_class=CommittingRoute)
@@ -40,6 +41,7 @@ NOTICES = {
 }
 GROUP_FIELDS = {"name", "locked", "contractor_id"}
 SIZE_MESSAGE = N_("Geef een geheel getal van 1 tot %(max)d.")
+OFFER_MESSAGE = N_("Kies een aanbod uit de lijst.")
 
 
 def _groups_url(slug: str, notice: str | None = None) -> str:
@@ -84,13 +86,9 @@ def groups_overview(request: Request, slug: str, principal: WebStaff, session: S
 
 
 def _parse_size(raw: str, name: str, errors: dict[str, str]) -> int | None:
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_GROUP_SIZE:
+    value = parse_int(raw, minimum=1, maximum=MAX_GROUP_SIZE)
+    if value is None:
         errors[name] = gettext(SIZE_MESSAGE) % {"max": MAX_GROUP_SIZE}
-        return None
     return value
 
 
@@ -102,7 +100,9 @@ def _suggest_request(by: list[str], min_size: str, max_size: str,
     if low is not None and high is not None and high < low:
         errors["max_size"] = gettext("De grootste groep moet minstens even groot zijn als de "
                                      "kleinste.")
-    offer = int(offer_id) if offer_id.strip().isdigit() else None
+    offer = parse_int(offer_id, minimum=1)
+    if offer is None and offer_id.strip():
+        errors["offer_id"] = gettext(OFFER_MESSAGE)
     if errors:
         return None, errors
     try:
@@ -215,11 +215,11 @@ def _group_action(request: Request, session: Session, principal: Principal, slug
 def rename_group(request: Request, slug: str, group_id: int, principal: WebStaff,
                  session: SessionDep, name: Annotated[str, Form()] = "") -> Response:
     """Give a group a new name."""
-    if not name.strip():
+    problem = N_("Geef de groep een naam.") if not name.strip() else character_problem(name)
+    if problem is not None:
         _campaign_group(session, principal, slug, group_id)
         return _overview(request, session, principal, slug,
-                         errors={f"group-{group_id}-name": gettext("Geef de groep een naam.")},
-                         status_code=422)
+                         errors={f"group-{group_id}-name": gettext(problem)}, status_code=422)
     return _group_action(
         request, session, principal, slug, group_id, "hernoemd", f"group-{group_id}-name",
         lambda: groups_service.update_group(session, principal, group_id,
@@ -240,19 +240,19 @@ def lock_group(request: Request, slug: str, group_id: int, principal: WebStaff,
 
 @router.post("/beheer/wijken/{slug}/groepen/{group_id}/verplaats")
 def move_household(request: Request, slug: str, group_id: int, principal: WebStaff,
-                   session: SessionDep, household_id: Annotated[int, Form()],
+                   session: SessionDep, household_id: Annotated[str, Form()] = "",
                    to_group_id: Annotated[str, Form()] = "") -> Response:
     """Move one member to another group."""
-    if not to_group_id.isdigit():
+    member, target = parse_int(household_id, minimum=1), parse_int(to_group_id, minimum=1)
+    if member is None or target is None:
         _campaign_group(session, principal, slug, group_id)
-        return _overview(request, session, principal, slug,
-                         errors={f"move-{household_id}": gettext("Kies een groep.")},
-                         status_code=422)
+        error = ({"move": gettext("Kies een huishouden van deze groep.")} if member is None
+                 else {f"move-{member}": gettext("Kies een groep.")})
+        return _overview(request, session, principal, slug, errors=error, status_code=422)
     return _group_action(
-        request, session, principal, slug, group_id, "verplaatst", f"move-{household_id}",
-        lambda: groups_service.move_member(session, principal, household_id=household_id,
-                                           from_group_id=group_id,
-                                           to_group_id=int(to_group_id)))
+        request, session, principal, slug, group_id, "verplaatst", f"move-{member}",
+        lambda: groups_service.move_member(session, principal, household_id=member,
+                                           from_group_id=group_id, to_group_id=target))
 
 
 @router.post("/beheer/wijken/{slug}/groepen/{group_id}/batch")
@@ -260,13 +260,13 @@ def assign_batch(request: Request, slug: str, group_id: int, principal: WebStaff
                  session: SessionDep, contractor_id: Annotated[str, Form()] = "",
                  offer_id: Annotated[str, Form()] = "") -> Response:
     """Assign a locked group to a contractor of the organisation as a batch."""
-    if not contractor_id.isdigit():
+    contractor, offer = parse_int(contractor_id, minimum=1), parse_int(offer_id, minimum=1)
+    if contractor is None or (offer is None and offer_id.strip()):
         _campaign_group(session, principal, slug, group_id)
+        message = gettext("Kies een aannemer.") if contractor is None else gettext(OFFER_MESSAGE)
         return _overview(request, session, principal, slug,
-                         errors={f"group-{group_id}-contractor_id": gettext("Kies een aannemer.")},
-                         status_code=422)
-    body = groups_service.BatchCreate(contractor_id=int(contractor_id),
-                                      offer_id=int(offer_id) if offer_id.isdigit() else None)
+                         errors={f"group-{group_id}-contractor_id": message}, status_code=422)
+    body = groups_service.BatchCreate(contractor_id=contractor, offer_id=offer)
     return _group_action(
         request, session, principal, slug, group_id, "batch", f"group-{group_id}-contractor_id",
         lambda: groups_service.create_batch(session, principal, group_id, body))
