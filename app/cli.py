@@ -1,28 +1,57 @@
 """The `wijkwerf` command: migrate, create-user, deactivate-user, grant-access, revoke-access,
-seed-demo, serve."""
+seed-demo, serve, backup, restore."""
 
 import argparse
 import copy
 import sys
+from pathlib import Path
 from typing import Any
 
-from app.config import PROJECT_ROOT, ConfigurationError, get_settings
+import app
+from app.config import ConfigurationError, get_settings
 
 
-def _alembic_config() -> "object":
-    from alembic.config import Config
-
-    ini = PROJECT_ROOT / "alembic.ini"
-    config = Config(str(ini))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    return config
+def foreign_app_package() -> str | None:
+    """Why the imported `app` package is not Wijkwerf's, or None when it is (app/__init__.py's
+    marker: another distribution may install a top-level `app` into the same site-packages)."""
+    if getattr(app, "__wijkwerf__", False) is True:
+        return None
+    return (f"the package `app` at {Path(app.__file__ or '?').parent} is not Wijkwerf's: "
+            "another distribution installed a top-level `app` package over it. Install "
+            "Wijkwerf in a virtualenv of its own (python -m venv, or pipx install its wheel)")
 
 
 def migrate() -> None:
     from alembic import command
 
-    command.upgrade(_alembic_config(), "head")  # type: ignore[arg-type]
+    from app.schema import alembic_config
+
+    command.upgrade(alembic_config(), "head")
     print("Database is up to date.")
+
+
+def backup_database(args: argparse.Namespace) -> int:
+    from app.backup import BackupError, backup
+
+    try:
+        outcome = backup(get_settings().DATABASE_URL, Path(args.path))
+    except BackupError as exc:
+        print(f"wijkwerf: backup failed: {exc}", file=sys.stderr)
+        return 1
+    print(outcome.message)
+    return 0
+
+
+def restore_database(args: argparse.Namespace) -> int:
+    from app.backup import BackupError, restore
+
+    try:
+        outcome = restore(get_settings().DATABASE_URL, Path(args.path), force=args.force)
+    except BackupError as exc:
+        print(f"wijkwerf: restore refused: {exc}", file=sys.stderr)
+        return 1
+    print(outcome.message)
+    return 0
 
 
 def _new_password(given: str | None) -> str:
@@ -185,7 +214,22 @@ def main(argv: list[str] | None = None) -> int:
         "--forwarded-allow-ips", default="127.0.0.1",
         help="addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated)",
     )
+    backup = commands.add_parser(
+        "backup", help="write a consistent copy of the database to PATH, also while it serves "
+                       "(SQLite: online backup API; PostgreSQL: pg_dump, custom format)")
+    backup.add_argument("path", help="the backup file (replaced if it exists)")
+    restore = commands.add_parser(
+        "restore", help="put a backup made by `wijkwerf backup` into DATABASE_URL's database "
+                        "(PostgreSQL: pg_restore --clean --if-exists)")
+    restore.add_argument("path", help="the backup file")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database that has data (stop the server first)")
     args = parser.parse_args(argv)
+
+    foreign = foreign_app_package()
+    if foreign:
+        print(f"wijkwerf: {foreign}", file=sys.stderr)
+        return 2
 
     try:
         get_settings()
@@ -217,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             seed_demo()
         elif args.command == "serve":
             serve(args)
+        elif args.command == "backup":
+            return backup_database(args)
+        elif args.command == "restore":
+            return restore_database(args)
     except ServiceError as exc:
         print(f"wijkwerf: {exc.message}", file=sys.stderr)
         return 1

@@ -8,6 +8,9 @@ from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The default SQLite file and mail folder: var/ of the source checkout (make run), or var/ in the
+# current directory for an installed package, which never writes into site-packages.
+VAR_DIR = (PROJECT_ROOT if (PROJECT_ROOT / "pyproject.toml").is_file() else Path.cwd()) / "var"
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 
 
@@ -19,10 +22,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
 
     WIJKWERF_ENV: Literal["dev", "test", "production"] = "dev"
-    DATABASE_URL: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'wijkwerf.db'}"
+    DATABASE_URL: str = f"sqlite:///{VAR_DIR / 'wijkwerf.db'}"
     SECRET_KEY: str = DEV_SECRET_KEY
     BASE_URL: str = "http://127.0.0.1:8000"
-    MAIL_URL: str = f"file://{PROJECT_ROOT / 'var' / 'mail'}"
+    MAIL_URL: str = f"file://{VAR_DIR / 'mail'}"
     MAIL_FROM: str = "Wijkwerf <noreply@wijkwerf.be>"
     # The file:// mailer is a development tool: its .eml files (which hold names, addresses and
     # links) are deleted after this many days, and a household's files when it is erased.
