@@ -138,6 +138,18 @@ def app(db_session: Session) -> FastAPI:
 
 
 @pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The app as it runs in production (Secure cookies, HSTS), for one test."""
+    monkeypatch.setenv("WIJKWERF_ENV", "production")
+    get_settings.cache_clear()
+    assert get_settings().WIJKWERF_ENV == "production"
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+    assert get_settings().WIJKWERF_ENV == "test"
+
+
+@pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client on the app (base URL http://testserver, the test BASE_URL)."""
     with TestClient(app) as test_client:

@@ -9,7 +9,7 @@ new page without coverage fails here.
 """
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -151,18 +151,6 @@ ATTRIBUTE_NAME = re.compile(r"\s([^\s=>]+)(?:=)?")
 @pytest.fixture
 def world(db_session: Session) -> World:
     return build_world(db_session)
-
-
-@pytest.fixture
-def production(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """The app as it runs in production (Secure cookies, HSTS), for one test."""
-    monkeypatch.setenv("WIJKWERF_ENV", "production")
-    get_settings.cache_clear()
-    assert get_settings().WIJKWERF_ENV == "production"
-    yield
-    monkeypatch.undo()
-    get_settings.cache_clear()
-    assert get_settings().WIJKWERF_ENV == "test"
 
 
 def test_every_page_route_is_covered() -> None:
