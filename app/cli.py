@@ -149,16 +149,40 @@ def print_demo_logins(logins: list[tuple[str, str, str]]) -> None:
     print("  residents   no password: ask a link at /mijn/link (mail goes to MAIL_URL)\n")
 
 
-def log_config(*, access_log: bool) -> dict[str, Any]:
+def log_config(*, access_log: bool, log_format: str = "json") -> dict[str, Any]:
     """uvicorn's logging set-up plus the app's loggers (`wijkwerf.*`) on the same stderr
-    handler; the access log only with `access_log`."""
+    handler, every line one JSON object with `log_format="json"` (app/observability.py); the
+    access log only with `access_log`."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
+    if log_format == "json":
+        for formatter in ("default", "access"):
+            config["formatters"][formatter] = {"()": "app.observability.LogFormatter"}
     config["loggers"]["wijkwerf"] = {"handlers": ["default"], "level": "INFO",
                                      "propagate": False}
     config["loggers"]["wijkwerf.access"] = {"level": "INFO" if access_log else "WARNING"}
     return config
+
+
+def _metrics_directory() -> None:
+    """Several workers keep their metrics in files that a scrape adds up (prometheus-client's
+    multiprocess mode): a fresh directory per server unless PROMETHEUS_MULTIPROC_DIR names one,
+    set before the workers start (they inherit it) and emptied of an earlier run's files."""
+    import atexit
+    import os
+    import shutil
+    import tempfile
+
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for old in Path(given).glob("*.db"):
+            old.unlink()
+        return
+    directory = tempfile.mkdtemp(prefix="wijkwerf-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -170,12 +194,15 @@ def serve(args: argparse.Namespace) -> None:
         "host": args.host, "port": args.port, "workers": args.workers, "proxy_headers": True,
         "forwarded_allow_ips": args.forwarded_allow_ips,
         # uvicorn's own access log prints the full URL (tokens, searched names): never on.
-        # --access-log turns on the app's, which names the route instead (app/middleware.py).
-        "access_log": False, "log_config": log_config(access_log=args.access_log),
+        # The app's names the route instead (app/middleware.py); --no-access-log turns it off.
+        "access_log": False,
+        "log_config": log_config(access_log=args.access_log,
+                                 log_format=get_settings().LOG_FORMAT),
         # Workers that start slowly on a busy machine must not be killed as dead.
         "timeout_worker_healthcheck": 30, "log_level": "info",
     }
     if args.workers > 1:
+        _metrics_directory()
         run_workers(uvicorn.Config("app.main:app", **options))
     else:
         uvicorn.run("app.main:app", **options)
@@ -209,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     server.add_argument("--host", default="127.0.0.1")
     server.add_argument("--port", type=int, default=8000)
     server.add_argument("--workers", type=int, default=1)
-    server.add_argument("--access-log", action="store_true")
+    server.add_argument("--access-log", action=argparse.BooleanOptionalAction, default=True,
+                        help="one log line per request: method, route template, status, "
+                             "duration, request id (default: on)")
     server.add_argument(
         "--forwarded-allow-ips", default="127.0.0.1",
         help="addresses of reverse proxies whose X-Forwarded-For is trusted (comma-separated)",

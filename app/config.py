@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     PRIVACY_NOTICE_VERSION: str = "2026-01"
     # How stale a public page (and its counters) may be; 0 turns the micro-cache off.
     PUBLIC_CACHE_SECONDS: float = 1.0
+    # `wijkwerf serve`'s log lines: one JSON object per line, or plain text for a terminal.
+    LOG_FORMAT: Literal["json", "text"] = "json"
+    # The bearer token Prometheus sends to /metrics; unset, /metrics answers 404.
+    METRICS_TOKEN: str = ""
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> "Settings":

@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
+from app import observability
 from app.config import get_settings
 
 
@@ -127,6 +128,7 @@ def write_turn(engine: Engine | None = None, *, background: bool = False,
         if descriptor is None:
             descriptor = _turn_files[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     global _foreground_writers
+    asked_at = time.perf_counter()
     with _foreground_changed:
         if background:
             _foreground_changed.wait_for(lambda: _foreground_writers == 0,
@@ -137,6 +139,8 @@ def write_turn(engine: Engine | None = None, *, background: bool = False,
         # One turn per process at a time (flock is per open file, shared by its threads).
         with _process_turn:
             _take_turn(descriptor, while_waiting)
+            observability.WRITE_TURN_WAIT.labels("mail" if background else "signup").observe(
+                time.perf_counter() - asked_at)
             try:
                 yield
             finally:

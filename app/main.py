@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app import i18n
+from app import i18n, observability
 from app.config import get_settings
 from app.db import get_engine
 from app.deps import LoginRequired
@@ -160,6 +160,7 @@ def create_app(*, start_mail_sender: bool = True) -> FastAPI:
         response = _error_page(request, 500, i18n.gettext(
             "Er ging iets mis aan onze kant. Probeer het later opnieuw."))
         response.headers["Cache-Control"] = NO_STORE.decode()
+        response.headers["X-Request-ID"] = observability.current_request_id()
         response.raw_headers.extend(security_headers(get_settings().WIJKWERF_ENV))
         return response
 

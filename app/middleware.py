@@ -9,9 +9,10 @@ it later. Only two kinds are cacheable: static files (public, for an hour) and t
 of the micro-cache (`page_cache.PAGES`: private, revalidated on every load, because they carry
 the visitor's CSRF token).
 
-The access log (`wijkwerf serve --access-log`) names the route's path template and never the
-query string: `GET /r/{token} 200`, not the token; `GET /beheer/wijken/{slug}/huishoudens`, not
-the name a member of staff searched for.
+The access log (on unless `wijkwerf serve --no-access-log`; one JSON line per request with its
+request id, see app/observability.py, which also counts every request for /metrics) names the
+route's path template and never the query string: `GET /r/{token} 200`, not the token;
+`GET /beheer/wijken/{slug}/huishoudens`, not the name a member of staff searched for.
 """
 
 import json
@@ -25,7 +26,7 @@ from urllib.parse import parse_qs
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app import i18n
+from app import i18n, observability
 from app.config import get_settings
 from app.security import csrf_token_for, csrf_token_valid, new_token
 from app.services import page_cache
@@ -146,23 +147,31 @@ class WebMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if not access_log.isEnabledFor(logging.INFO):
-            await self._handle(scope, receive, send)
-            return
         started = time.perf_counter()
         status = 500  # unless an answer starts: an error the server answers outside this
+        rid = observability.request_id_from(_header(scope, observability.REQUEST_ID_HEADER))
+        # Not reset afterwards: the 500 handler (outside this middleware) still names it.
+        observability.request_id.set(rid)
+        scope.setdefault("state", {})["request_id"] = rid
 
         async def send_noting_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message.setdefault("headers", []).append(
+                    (observability.REQUEST_ID_HEADER, rid.encode()))
             await send(message)
 
         try:
             await self._handle(scope, receive, send_noting_status)
         finally:
-            access_log.info('"%s %s" %d %.0f ms', scope["method"], logged_path(scope), status,
-                            (time.perf_counter() - started) * 1000)
+            seconds = time.perf_counter() - started
+            route = logged_path(scope)
+            observability.observe_request(scope["method"], route, status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("%s %s %d", scope["method"], route, status, extra={
+                    "method": scope["method"], "route": route, "status": status,
+                    "duration_ms": round(seconds * 1000, 1)})
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         settings = get_settings()
@@ -257,7 +266,8 @@ class WebMiddleware:
                    (b"cache-control", page_cache.CACHE_CONTROL.encode()),
                    *security_headers(environment),
                    *((b"set-cookie", cookie) for cookie in set_cookies)]
-        scope.setdefault("state", {})["public_page_path"] = scope["path"]
+        scope.setdefault("state", {})["public_page_path"] = hit.route or scope["path"]
+        observability.CACHE.labels("hit").inc()
         await send({"type": "http.response.start", "status": hit.status_code,
                     "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -7,7 +7,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from app import i18n
+from app import i18n, observability
 from app.security import csrf_token_for
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -31,7 +31,7 @@ env.filters.update(
     instant=i18n.format_instant,
     pct=i18n.format_pct,
 )
-env.globals.update(STATIC_VERSION="1")
+env.globals.update(STATIC_VERSION="1", request_id=observability.current_request_id)
 
 
 def is_htmx(request: Request) -> bool:

@@ -29,7 +29,8 @@ from tests.factories import DEFAULT_PASSWORD
 from tests.support.world import World, build_world, csrf_of, web_login
 
 ANONYMOUS, RESIDENT, STAFF, CONTRACTOR = "anonymous", "resident", "staff", "contractor"
-NOT_PAGES = {"/openapi.json", "/healthz", "/docs/oauth2-redirect"}  # JSON, and FastAPI's own
+# JSON, FastAPI's own, and Prometheus's text (/metrics: headers checked in test_observability)
+NOT_PAGES = {"/openapi.json", "/healthz", "/metrics", "/docs/oauth2-redirect"}
 
 
 def page_routes(app: FastAPI) -> set[str]:

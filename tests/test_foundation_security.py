@@ -157,7 +157,8 @@ def test_api_names_the_missing_field(client: TestClient) -> None:
 
 
 def test_healthz_reports_database(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "database": "ok"}
+    assert client.get("/healthz").json() == {"status": "ok", "database": "ok",
+        "outbox": {"due": 0, "oldest_due_seconds": 0.0, "failed": 0}}
 
 
 def test_templates_escape_user_content(client: TestClient) -> None:

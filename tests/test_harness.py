@@ -97,12 +97,14 @@ def test_migrations_build_exactly_the_models(engine: Engine) -> None:
 
 def test_client_serves_the_app_on_the_test_session(client: httpx.Client) -> None:
     response = client.get("/healthz")
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok",
+        "outbox": {"due": 0, "oldest_due_seconds": 0.0, "failed": 0}}
 
 
 def test_live_server_answers_healthz_and_survives_kill_9(live_server: LiveServer) -> None:
     response = httpx.get(f"{live_server.url}/healthz", timeout=5)
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok",
+        "outbox": {"due": 0, "oldest_due_seconds": 0.0, "failed": 0}}
     with live_server.engine.connect() as connection:
         assert "campaign" in inspect(connection).get_table_names()
 

@@ -4,6 +4,7 @@ already taken, also by another Wijkwerf, still refuses to start. Linux only, lik
 SO_REUSEPORT itself."""
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -111,13 +112,13 @@ def test_port_zero_puts_every_worker_on_the_one_port_it_was_given(
 def test_the_served_access_log_names_routes_and_never_tokens_or_searches(
     live_server_factory: Any,
 ) -> None:
-    """`wijkwerf serve --access-log` logs one line per request with the route's template;
-    uvicorn's own access log (the full URL) stays off."""
+    """`wijkwerf serve` logs one JSON line per request with the route's template and a request
+    id; uvicorn's own access log (the full URL) stays off."""
     database = live_server_factory(mail_url="null://")
     port = database.port + 1 if database.port < 65000 else database.port - 1
     process = subprocess.Popen(  # noqa: S603
         [*wijkwerf_command(), "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--access-log"],
+         "--access-log"],  # the default, said explicitly
         env=database.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     token = "Zt3kq9-geheim-token-van-een-bewoner-0123456789"
@@ -135,6 +136,11 @@ def test_the_served_access_log_names_routes_and_never_tokens_or_searches(
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         output, _ = process.communicate(timeout=15)
-    assert '"GET /r/{token}" 410' in output, output[-2000:]  # an unknown link
-    assert '"GET /beheer/wijken/{slug}/huishoudens" 303' in output, output[-2000:]
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]
+    requests = [(line["method"], line["route"], line["status"]) for line in lines
+                if line["logger"] == "wijkwerf.access"]
+    assert ("GET", "/r/{token}", 410) in requests, output[-2000:]  # an unknown link
+    assert ("GET", "/beheer/wijken/{slug}/huishoudens", 303) in requests, output[-2000:]
+    assert all(len(line["request_id"]) == 16 for line in lines
+               if line["logger"] == "wijkwerf.access")
     assert token not in output and "Vandenbroucke" not in output and "kust" not in output

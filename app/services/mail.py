@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import UTC, timedelta
 from email.charset import Charset
 from email.header import Header
 from email.message import Message
@@ -21,10 +22,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from jinja2 import Environment, FileSystemLoader
-from sqlalchemy import Connection, Engine, bindparam, insert, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, update
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app import i18n, observability
 from app.config import get_settings
 from app.db import foreground_wrote_within, write_turn
 from app.models import ClaimToken, Household, MagicLinkToken, OutboxMail, User
@@ -61,6 +62,12 @@ mail_env.install_gettext_callables(  # type: ignore[attr-defined]
 mail_env.filters.update(money=i18n.format_money, day=i18n.format_day, instant=i18n.format_instant)
 
 
+def with_request_id(context: dict[str, Any]) -> dict[str, Any]:
+    """A mail's context with the id of the request that queued it (its X-Request-ID header)."""
+    current = observability.current_request_id()
+    return {**context, "request_id": current} if current else context
+
+
 def queue_mail(
     session: Session,
     purpose: str,
@@ -77,7 +84,7 @@ def queue_mail(
         user_id=user_id,
         recipient=recipient,
         locale=i18n.current_language.get(),
-        context=context or {},
+        context=with_request_id(context or {}),
     )
     session.add(mail)
     return mail
@@ -166,6 +173,8 @@ def render_mail(session: Session, mail: OutboxMail,
     message["Subject"] = Header(" ".join(subject.split()), "utf-8")  # type: ignore[assignment]
     message["Message-ID"] = make_msgid(domain="wijkwerf.be")
     message["X-Wijkwerf-Purpose"] = mail.purpose
+    if isinstance(mail.context.get("request_id"), str):
+        message["X-Request-ID"] = mail.context["request_id"]
     message["MIME-Version"] = "1.0"
     message.set_payload(body, _UTF8_8BIT)
     return message
@@ -241,6 +250,30 @@ def erase_mail_files(household_id: int) -> int:
             path.unlink()
             deleted += 1
     return deleted
+
+
+@dataclass(frozen=True)
+class OutboxLag:
+    """How far the mail sender is behind: mails due now, how long the oldest has waited past
+    its attempt time, and the mails it gave up on. Counted with the outbox's due index."""
+
+    due: int
+    oldest_due_seconds: float
+    failed: int
+
+
+def outbox_lag(session: Session) -> OutboxLag:
+    now = utcnow()
+    due, oldest = session.exec(
+        select(func.count(), func.min(OutboxMail.next_attempt_at))
+        .where(OutboxMail.status == MailStatus.pending, OutboxMail.next_attempt_at <= now)
+    ).one()
+    failed = session.exec(select(func.count()).select_from(OutboxMail)
+                          .where(OutboxMail.status == MailStatus.failed)).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return OutboxLag(due=int(due), oldest_due_seconds=round(age, 1), failed=int(failed))
 
 
 def send_due_mails(engine: Engine | Connection, *, limit: int = 50,

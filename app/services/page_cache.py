@@ -37,6 +37,8 @@ class CachedPage:
     status_code: int
     csrf_token: str
     stored_at: float
+    # The route's path template, for the access log and the metrics of a hit.
+    route: str = ""
 
     def fresh(self, ttl: float, now: float) -> bool:
         """In its first half of life; after that it is refreshed in the background, which
@@ -73,7 +75,7 @@ class MicroCache:
             return page
 
     def put(self, key: tuple[str, ...], body: str, status_code: int, csrf_token: str,
-            started_at: float) -> None:
+            started_at: float, route: str = "") -> None:
         """Keep a page whose build started (read the database) at `started_at`."""
         if self.ttl <= 0:
             return
@@ -81,7 +83,7 @@ class MicroCache:
             current = self._entries.get(key)
             if current is not None and current.stored_at > started_at:
                 return  # a build that started later already stored its page
-            self._entries[key] = CachedPage(body, status_code, csrf_token, started_at)
+            self._entries[key] = CachedPage(body, status_code, csrf_token, started_at, route)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)

@@ -27,9 +27,10 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app import observability
 from app.db import mark_foreground_write, write_turn
 from app.services import signups
-from app.services.errors import ServiceError
+from app.services.errors import Conflict, ServiceError
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class SignupWriter:
             batch.extend(arrived)
 
     def _write(self, batch: list[_Item]) -> None:
+        observability.request_id.set("")  # commit_signups names each sign-up's request
         prepared: list[_Prepared] = []
         try:
             with self._open_read() as session:
@@ -127,12 +129,28 @@ class SignupWriter:
                         batch, prepared, TURN_POLL_SECONDS)), self._open_write() as session:
                     outcomes: list[Any] = signups.commit_signups(session, prepared)
                 mark_foreground_write()
+                observability.SIGNUP_BATCH.observe(len(batch))
             else:
                 outcomes = [item for item in prepared if isinstance(item, ServiceError)]
         except BaseException as exc:  # the requests answer 500; the writer goes on
             log.exception("sign-up batch of %d failed", len(batch))
             outcomes = [exc] * len(batch)
+        _count(outcomes)
         _answer(batch, outcomes)
+
+
+def _count(outcomes: list[Any]) -> None:
+    """Sign-ups by outcome, for /metrics."""
+    for outcome in outcomes:
+        if isinstance(outcome, signups.SignupReceipt):
+            kind = "claim" if outcome.claim_id is not None else outcome.status
+        elif isinstance(outcome, Conflict):  # signed up already, or sign-up closed meanwhile
+            kind = "duplicate" if outcome.message == signups.MSG_DUPLICATE else "closed"
+        elif isinstance(outcome, ServiceError):  # invalid input, unknown offer
+            kind = "refused"
+        else:
+            kind = "error"
+        observability.SIGNUPS.labels(kind).inc()
 
 
 def _answer(batch: list[_Item], outcomes: list[Any]) -> None:

@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app import i18n
+from app import i18n, observability
 from app.config import get_settings
 from app.db import constraint_name
 from app.i18n import N_
@@ -184,6 +184,8 @@ class SignupRequest:
     # The household whose control the caller proved (a resident logged in by its magic link):
     # a sign-up at its address is its own. Anyone else's at a known address is a claim.
     proven_household_id: int | None = None
+    # The request that sent it (the writer thread writes its mails with this id).
+    request_id: str = field(default_factory=observability.current_request_id)
 
 
 @dataclass(frozen=True)
@@ -346,6 +348,8 @@ def _write_signups(
     version = get_settings().PRIVACY_NOTICE_VERSION
     for index, item in todo:
         request = item.request
+        # The mails this sign-up queues (a claim's, a link resent) name its request.
+        observability.request_id.set(request.request_id)
         offer, campaign = offers[request.offer_id]
         household_id = households[(item.campaign_id, item.data.household.address_key)]
         known = households.existing.get(household_id)
@@ -424,7 +428,9 @@ def _write_signups(
                 "recipient": None, "user_id": None, "locale": request.locale,
                 "context": {"campaign_name": campaign.name, "campaign_slug": campaign.slug,
                             "offer_id": offer.id, "offer_title": offer.title,
-                            "status": status_value, "waitlist_position": position},
+                            "status": status_value, "waitlist_position": position,
+                            **({"request_id": request.request_id} if request.request_id
+                               else {})},
                 "next_attempt_at": now, "created_at": now,
             })
         outcomes[index] = SignupReceipt(participation_id=participation_id,

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app import i18n
+from app import i18n, observability
 from app.deps import (
     CommittingRoute,
     FormFields,
@@ -22,6 +22,8 @@ from app.deps import (
     signup_writer,
 )
 from app.i18n import N_
+from app.middleware import route_template
+from app.routers.pages import estimate_pages
 from app.services import offers_public, page_cache, signups
 from app.services.errors import Conflict, NotFound
 from app.services.households import HOUSEHOLD_FIELDS
@@ -44,9 +46,7 @@ def _offer_url(page: offers_public.OfferPage) -> str:
 
 def _form_context(page: offers_public.OfferPage, values: dict[str, Any],
                   errors: dict[str, str], **extra: Any) -> dict[str, Any]:
-    quantity, quantity_errors = signups.parse_quantity(values.get("quantity"))
-    estimate = None if quantity_errors else page.offer.estimate(quantity)
-    return {"page": page, "values": values, "errors": errors, "estimate": estimate, **extra}
+    return {"page": page, "values": values, "errors": errors, **extra}
 
 
 async def _cached(request: Request, build: Callable[[Session], HTMLResponse]) -> Response:
@@ -60,6 +60,7 @@ async def _cached(request: Request, build: Callable[[Session], HTMLResponse]) ->
     csrf_token = csrf_token_of(request)
     hit = cache.get(key)
     if hit is not None and not hit.fresh(cache.ttl, time.monotonic()):
+        observability.CACHE.labels("stale").inc()
         lock = cache.build_lock(key)
         if not lock.locked():  # one visitor's request rebuilds it; everyone gets this one
             _background(_rebuild(request, build, key, csrf_token, lock))
@@ -69,8 +70,10 @@ async def _cached(request: Request, build: Callable[[Session], HTMLResponse]) ->
         async with cache.build_lock(key):
             hit = cache.get(key)
             if hit is None:
+                observability.CACHE.labels("miss").inc()
                 return await _build_and_store(request, build, key, csrf_token)
     if hit is None:
+        observability.CACHE.labels("miss").inc()
         return await run_in_threadpool(_build_on_read_session, request, build)
     return html_response(page_cache.personalise(hit, csrf_token), status_code=hit.status_code)
 
@@ -81,7 +84,8 @@ async def _build_and_store(request: Request, build: Callable[[Session], HTMLResp
     response = await run_in_threadpool(_build_on_read_session, request, build)
     if response.status_code in (200, STOP_POLLING):
         page_cache.public_pages.put(key, bytes(response.body).decode(),
-                                    response.status_code, csrf_token, started_at)
+                                    response.status_code, csrf_token, started_at,
+                                    route_template(request.scope) or "")
     return response
 
 
@@ -141,13 +145,16 @@ async def wijk_counters(request: Request, slug: str) -> Response:
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}", response_class=HTMLResponse)
-async def offer(request: Request, slug: str, offer_id: int, quantity: str = "") -> Response:
-    """An offer, what it costs this household, and the sign-up form."""
+async def offer(request: Request, slug: str, offer_id: int) -> Response:
+    """An offer, what it costs this household (price, premium, net cost and savings, from the
+    estimate form: a GET form, so it also works without JavaScript), and the sign-up form."""
+    asked = estimate_pages.estimate_values(request.query_params)
 
     def build(session: Session) -> HTMLResponse:
         page = offers_public.offer_page(session, slug, offer_id)
-        return render(request, "public/offer.html",
-                      _form_context(page, {"quantity": quantity}, {}))
+        return render(request, "public/offer.html", _form_context(
+            page, {"quantity": asked["quantity"], "build_year": asked["build_year"]}, {})
+            | estimate_pages.estimate_context(session, page, asked))
 
     return await _cached(request, build)
 
@@ -166,15 +173,12 @@ async def offer_counters(request: Request, slug: str, offer_id: int) -> Response
 
 
 @router.get("/wijken/{slug}/aanbod/{offer_id}/schatting", response_class=HTMLResponse)
-def estimate(request: Request, slug: str, offer_id: int, session: ReadSessionDep,
-             quantity: str = "") -> HTMLResponse:
-    """The cost estimate for a quantity, updated as the resident types it."""
+def estimate(request: Request, slug: str, offer_id: int, session: ReadSessionDep) -> HTMLResponse:
+    """The estimate for a quantity, income category and build year, updated as the resident
+    types them."""
     page = offers_public.offer_page(session, slug, offer_id)
-    parsed, errors = signups.parse_quantity(quantity)
-    return render(request, "public/_estimate.html", {
-        "page": page, "estimate": page.offer.estimate(parsed),
-        "estimate_error": errors.get("quantity"),
-    })
+    return render(request, "public/_estimate.html", estimate_pages.estimate_context(
+        session, page, estimate_pages.estimate_values(request.query_params)))
 
 
 @router.post("/wijken/{slug}/aanbod/{offer_id}/controle", response_class=HTMLResponse)
