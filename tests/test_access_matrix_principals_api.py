@@ -73,6 +73,12 @@ INTERESTS = {"postcode": "8400", "street": "Kerkstraat",
              "answers": [{"measure": "solar_pv", "horizon": "1y"}]}
 
 
+SAVINGS_ASSUMPTION = {"measure": "facade_insulation", "kwh_per_unit_year": 60,
+                      "valid_from": "2026-01-01", "source_url": "https://example.be/gevel"}
+ENERGY_FACTOR = {"price_cents_per_mwh": 11_000, "co2_grams_per_kwh": 202,
+                 "valid_from": "2026-01-01"}
+
+
 def offer_body(cast: Cast, org: str) -> dict[str, Any]:
     return {"measure": "window_frames", "title": "Ramen", "unit": "piece",
             "contractor_id": cast.side(org).contractor_id,
@@ -130,6 +136,12 @@ def campaign_read_rows(org: str) -> list[Row]:
         Row("POST /api/v1/campaigns/{slug}/interests", draft,
             lambda w: f"/api/v1/campaigns/{side(w).draft_slug}/interests", everyone(404),
             lambda w, p: INTERESTS),
+        Row("GET /api/v1/offers/{offer_id}/estimate", open_,
+            lambda w: f"/api/v1/offers/{side(w).offer_id}/estimate?quantity=40"
+                      "&income_category=2&build_year=1962", everyone(200)),
+        Row("GET /api/v1/offers/{offer_id}/estimate", draft,
+            lambda w: f"/api/v1/offers/{side(w).draft_offer_id}/estimate?quantity=40",
+            everyone(404)),
         Row("GET /api/v1/campaigns/{slug}/interests/summary", open_,
             lambda w: f"/api/v1/campaigns/{side(w).slug}/interests/summary", everyone(200)),
         Row("GET /api/v1/campaigns/{slug}/interests/summary", draft,
@@ -159,6 +171,15 @@ def plain_staff_rows() -> list[Row]:
             lambda w: f"/api/v1/claims?campaign={w.b.slug}", for_staff(200)),
         Row("GET /api/v1/audit", "filtered on another organisation's household",
             lambda w: f"/api/v1/audit?household_id={w.b.home_1}", for_staff(200)),
+        Row("GET /api/v1/savings-assumptions", "shared and own organisation's",
+            lambda w: "/api/v1/savings-assumptions", for_staff(200)),
+        Row("POST /api/v1/savings-assumptions", "create in own organisation",
+            lambda w: "/api/v1/savings-assumptions", for_staff(201),
+            lambda w, p: SAVINGS_ASSUMPTION),
+        Row("GET /api/v1/energy-factors", "shared and own organisation's",
+            lambda w: "/api/v1/energy-factors", for_staff(200)),
+        Row("POST /api/v1/energy-factors", "create in own organisation",
+            lambda w: "/api/v1/energy-factors", for_staff(201), lambda w, p: ENERGY_FACTOR),
     ]
 
 
@@ -227,6 +248,15 @@ def staff_object_rows(org: str) -> list[Row]:
         Row("POST /api/v1/claims/{claim_id}/confirm", label,
             lambda w: f"/api/v1/claims/{side(w).claim}/confirm", for_staff(200, org=org),
             lambda w, p: {"note": "Gebeld: de dochter schreef in."}),
+        Row("PUT /api/v1/savings-assumptions/{assumption_id}", label,
+            lambda w: f"/api/v1/savings-assumptions/{side(w).savings_assumption}",
+            for_staff(200, org=org), lambda w, p: SAVINGS_ASSUMPTION),
+        Row("DELETE /api/v1/savings-assumptions/{assumption_id}", label,
+            lambda w: f"/api/v1/savings-assumptions/{side(w).savings_assumption}",
+            for_staff(204, org=org)),
+        Row("PUT /api/v1/energy-factors/{factor_id}", label,
+            lambda w: f"/api/v1/energy-factors/{side(w).energy_factor}",
+            for_staff(200, org=org), lambda w, p: ENERGY_FACTOR),
         Row("POST /api/v1/claims/{claim_id}/reject", label,
             lambda w: f"/api/v1/claims/{side(w).claim}/reject", for_staff(200, org=org),
             lambda w, p: {"note": "Gebeld: niemand van het gezin."}),

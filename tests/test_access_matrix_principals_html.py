@@ -123,6 +123,11 @@ QUOTE_FORM = {"vat_rate": "6", "valid_until": (date.today() + timedelta(days=60)
               "unit_price": ["44,00"]}
 
 
+SAVINGS_FORM = {"measure": "facade_insulation", "dwelling_type": "", "kwh_per_unit_year": "60",
+                "valid_from": "2026-01-01", "source_url": "https://example.be/gevel"}
+ENERGY_FORM = {"energy_price": "11000", "energy_co2": "202", "energy_valid_from": "2026-01-01"}
+
+
 def details_form(cast: Cast, principal: str) -> dict[str, str]:
     """The resident's own details with a new phone number (other principals send A's)."""
     org_side = cast.a
@@ -243,6 +248,15 @@ def plain_rows() -> list[Row]:
             lambda w: f"/beheer/toegang/{w.grant_on_b}/intrekken", staff(303, "b")),
         Row("POST /beheer/premies", "a new rule", lambda w: "/beheer/premies", staff(303),
             lambda w, p: PREMIUM_FORM),
+        Row("GET /beheer/besparingen", "own organisation", lambda w: "/beheer/besparingen",
+            staff(200)),
+        Row("POST /beheer/besparingen", "a new assumption", lambda w: "/beheer/besparingen",
+            staff(303), lambda w, p: SAVINGS_FORM),
+        Row("POST /beheer/besparingen/energie", "a new energy factor",
+            lambda w: "/beheer/besparingen/energie", staff(303), lambda w, p: ENERGY_FORM),
+        Row("POST /mijn/inkomenscategorie", "own household",
+            lambda w: "/mijn/inkomenscategorie", resident(303),
+            lambda w, p: {"income_category": "3"}),
         Row("GET /aannemer", "own company", lambda w: "/aannemer", contractor(200)),
         Row("GET /mijn", "own household", lambda w: "/mijn", resident(200)),
         Row("POST /mijn/gegevens", "own household", lambda w: "/mijn/gegevens", resident(303),
@@ -350,6 +364,20 @@ def staff_object_rows(org: str) -> list[Row]:
                 "rule_id": str(w.side(org).premium_rule)}),
         Row("POST /beheer/premies/{rule_id}/verwijderen", label,
             lambda w: f"/beheer/premies/{side(w).premium_rule}/verwijderen", staff(303, org)),
+        Row("GET /beheer/besparingen", f"editing org {org}'s assumption",
+            lambda w: f"/beheer/besparingen?bewerk={side(w).savings_assumption}",
+            staff(200, org)),
+        Row("GET /beheer/besparingen", f"editing org {org}'s energy factor",
+            lambda w: f"/beheer/besparingen?energie={side(w).energy_factor}", staff(200, org)),
+        Row("POST /beheer/besparingen", f"saving org {org}'s assumption",
+            lambda w: "/beheer/besparingen", staff(303, org), lambda w, p: SAVINGS_FORM | {
+                "assumption_id": str(w.side(org).savings_assumption)}),
+        Row("POST /beheer/besparingen/energie", f"saving org {org}'s energy factor",
+            lambda w: "/beheer/besparingen/energie", staff(303, org), lambda w, p: ENERGY_FORM
+            | {"factor_id": str(w.side(org).energy_factor)}),
+        Row("POST /beheer/besparingen/{assumption_id}/verwijderen", label,
+            lambda w: f"/beheer/besparingen/{side(w).savings_assumption}/verwijderen",
+            staff(303, org)),
         Row("POST /beheer/nakijken/{claim_id}", label,
             lambda w: f"/beheer/nakijken/{side(w).claim}", staff(303, org),
             lambda w, p: {"decision": "confirm", "note": "Gebeld."}),

@@ -107,6 +107,7 @@ PAGES: dict[str, tuple[str, Url]] = {
     "/beheer/nakijken": (STAFF, lambda w, s: "/beheer/nakijken"),
     "/beheer/aannemers": (STAFF, lambda w, s: "/beheer/aannemers"),
     "/beheer/premies": (STAFF, lambda w, s: "/beheer/premies"),
+    "/beheer/besparingen": (STAFF, lambda w, s: "/beheer/besparingen"),
     "/beheer/offertes": (STAFF, lambda w, s: "/beheer/offertes"),
     "/beheer/offertes/nieuw": (STAFF, lambda w, s: "/beheer/offertes/nieuw"),
     "/beheer/offertes/{quote_request_id}": (

@@ -87,6 +87,14 @@ CALLER: dict[str, str] = {
     "GET /api/v1/claims": STAFF,
     "POST /api/v1/claims/{claim_id}/confirm": STAFF,
     "POST /api/v1/claims/{claim_id}/reject": STAFF,
+    "GET /api/v1/offers/{offer_id}/estimate": ANYONE,
+    "GET /api/v1/savings-assumptions": STAFF,
+    "POST /api/v1/savings-assumptions": STAFF,
+    "PUT /api/v1/savings-assumptions/{assumption_id}": STAFF,
+    "DELETE /api/v1/savings-assumptions/{assumption_id}": STAFF,
+    "GET /api/v1/energy-factors": STAFF,
+    "POST /api/v1/energy-factors": STAFF,
+    "PUT /api/v1/energy-factors/{factor_id}": STAFF,
 }
 
 LABELS = [
@@ -110,6 +118,8 @@ def real_path_parameters(world: World, label: str) -> dict[str, Any]:
         "batch_id": world.batch.id,
         "quote_request_id": world.quote_request.id,
         "quote_id": world.quote.id,
+        "assumption_id": world.savings_assumption,
+        "factor_id": world.energy_factor,
         # The resident's own sign-up for /me/...; the batch member's for status changes.
         "participation_id": (world.registered.id if "/me/" in label else world.assigned.id),
     }

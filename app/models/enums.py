@@ -84,6 +84,27 @@ class Profile(StrEnum):
     cannot_and_wont = "cannot_and_wont"
 
 
+class SupportProfile(StrEnum):
+    """Who a support path is for: the four kan/wil profiles, and landlords with their tenants."""
+
+    can_and_will = "can_and_will"
+    can_but_wont = "can_but_wont"
+    cannot_but_will = "cannot_but_will"
+    cannot_and_wont = "cannot_and_wont"
+    landlord_tenant = "landlord_tenant"
+
+
+class SupportStepKind(StrEnum):
+    premium = "premium"
+    loan = "loan"
+    coach = "coach"
+    ocmw = "ocmw"
+    ambassador = "ambassador"
+    landlord = "landlord"
+    social_housing = "social_housing"
+    other = "other"
+
+
 class IncomeCategory(StrEnum):
     """Mijn VerbouwPremie categories from 2025: cat. 1 is the highest income, cat. 4 the lowest."""
 

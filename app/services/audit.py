@@ -43,6 +43,13 @@ ACTION_LABELS: dict[str, str] = {
     "access_grant.create": N_("Toegang gegeven aan een platformbeheerder"),
     "access_grant.revoke": N_("Toegang van een platformbeheerder ingetrokken"),
     "access_grant.use": N_("Gegevens geopend met een toegangsrecht"),
+    "savings_assumption.create": N_("Besparingsaanname toegevoegd"),
+    "savings_assumption.update": N_("Besparingsaanname gewijzigd"),
+    "savings_assumption.delete": N_("Besparingsaanname verwijderd"),
+    "energy_factor.create": N_("Energieprijs en emissiefactor toegevoegd"),
+    "energy_factor.update": N_("Energieprijs en emissiefactor gewijzigd"),
+    "household.income_category": N_("Inkomenscategorie bewaard door bewoner"),
+    "support_path.update": N_("Ondersteuningstraject gewijzigd"),
 }
 
 

@@ -89,15 +89,6 @@ class OfferListing:
     def unit_label(self) -> str:
         return gettext(UNIT_LABELS.get(self.unit, self.unit))
 
-    def estimate(self, quantity: float | None) -> "Estimate | None":
-        """What `quantity` units cost at the tier reached now."""
-        price = self.current_unit_price_cents
-        if quantity is None or price is None:
-            return None
-        excl = pricing.line_total_cents(quantity, price)
-        return Estimate(quantity=quantity, excl_vat_cents=excl,
-                        incl_vat_cents=pricing.with_vat_cents(excl, self.vat_rate))
-
     def as_json(self) -> dict[str, Any]:
         next_tier = self.next_tier
         return {
@@ -128,13 +119,6 @@ class TierRow:
     tier: pricing.Tier
     incl_vat_cents: int
     reached: bool
-
-
-@dataclass(frozen=True)
-class Estimate:
-    quantity: float
-    excl_vat_cents: int
-    incl_vat_cents: int
 
 
 @dataclass(frozen=True)
@@ -267,6 +251,18 @@ def wijk_page(session: Session, slug: str) -> WijkPage:
 def wijk_counters(session: Session, slug: str) -> list[OfferListing]:
     """The live counters of a wijk's offers (polled every few seconds: no partners)."""
     return list_offers(session, get_public_campaign(session, slug))
+
+
+def public_offer(session: Session, offer_id: int) -> OfferPage:
+    """Any offer of a published campaign, by id alone (the estimate API)."""
+    campaign = session.exec(
+        select(Campaign).join(Offer, col(Offer.campaign_id) == Campaign.id)
+        .where(Offer.id == offer_id, Campaign.status != CampaignStatus.draft)
+    ).first()
+    offers = list_offers(session, campaign, offer_id) if campaign is not None else []
+    if campaign is None or not offers:
+        raise NotFound(MSG_OFFER_NOT_FOUND)
+    return OfferPage(campaign=campaign, offer=offers[0])
 
 
 def offer_page(session: Session, slug: str, offer_id: int) -> OfferPage:

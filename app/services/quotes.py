@@ -39,7 +39,7 @@ from app.models.enums import (
     Role,
     Unit,
 )
-from app.services import audit, premiums
+from app.services import audit, estimates, premiums
 from app.services.auth import Principal
 from app.services.errors import Conflict, Invalid, NotFound
 from app.services.labels import MEASURE_LABELS
@@ -431,6 +431,8 @@ def share_weights(quantities: list[float | None]) -> list[float]:
 class Member:
     household: Household
     quantity: float | None
+    # What the works save this household a year (app.services.estimates), whichever quote.
+    savings: "estimates.Savings | None" = None
 
 
 @dataclass
@@ -565,8 +567,14 @@ def _build(session: Session, request: QuoteRequest, *,
     ).all()
     households = sorted(households, key=lambda h: (h.street.lower(), _number(h.house_number),
                                                    h.house_number, h.box, h.id or 0))
-    members = [Member(household, quantities[household.id])  # type: ignore[index]
-               for household in households]
+    on = estimates.today()
+    members = []
+    for household in households:
+        quantity = quantities[household.id]  # type: ignore[index]
+        members.append(Member(household, quantity, estimates.savings(
+            session, organisation_id=campaign.organisation_id, measure=request.measure,
+            dwelling_type=household.dwelling_type, quantity=quantity, on=on)
+            if quantity else None))
     comparison = Comparison(request, group, campaign, members,
                             viewer_household_id=viewer_household_id)
     rows = session.exec(

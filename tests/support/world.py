@@ -64,6 +64,8 @@ class World:
     quote_request: QuoteRequest
     quote: Quote
     premium_rule: PremiumRule
+    savings_assumption: int = 0
+    energy_factor: int = 0
 
     # --- API bearer tokens -------------------------------------------------------------------
 
@@ -139,12 +141,14 @@ def build_world(session: Session, *, capacity: int = 2) -> World:
     premium_rule = premiums.create_rule(session, staff_as, premiums.PremiumRuleInput(
         measure="roof_insulation", income_category="cat2", kind="percentage",  # type: ignore[arg-type]
         rate=30, cap_cents=200_000, valid_from=date(2026, 1, 1)))
+    assumption, factor = _savings_data(session, staff_as, "https://example.be/besparing")
     session.flush()
     return World(campaign=campaign, contractor=contractor, offer=offer, staff=staff,
                  contractor_user=contractor_user, resident=resident, registered=registered,
                  waitlisted=waitlisted, member=member, assigned=assigned, group=group,
                  batch=batch, quote_group=quote_group, quote_request=quote_request, quote=quote,
-                 premium_rule=premium_rule)
+                 premium_rule=premium_rule, savings_assumption=assumption,
+                 energy_factor=factor)
 
 
 # --- log-in for the pages (cookie sessions) ----------------------------------------------------
@@ -237,6 +241,8 @@ class OrgSide:
     claim: int  # a stranger's sign-up at home_2's address, held as a claim (identity rule)
     claimant: tuple[str, ...]  # what the stranger typed: name and email
     personal: dict[int, tuple[str, ...]]  # household id -> its name, email and phone
+    savings_assumption: int = 0  # the organisation's own savings assumption
+    energy_factor: int = 0  # the organisation's own energy price and emission factor
 
 
     @property
@@ -391,6 +397,7 @@ def _build_side(session: Session, org: str) -> tuple[OrgSide, User, User, User]:
     rule = premiums.create_rule(session, staff_as, premiums.PremiumRuleInput(
         measure="roof_insulation", income_category="cat2", kind="percentage",  # type: ignore[arg-type]
         rate=30, cap_cents=200_000, valid_from=date(2026, 1, 1), source_url=source))
+    assumption, factor = _savings_data(session, staff_as, f"https://example.be/besparing/{org}")
     claimant = (_STRANGERS[org], _STRANGERS[org].lower().replace(" ", ".") + "@example.org")
     signups.sign_up(session, second_offer.id, {  # type: ignore[arg-type]
         "name": claimant[0], "email": claimant[1], "street": street, "house_number": "3",
@@ -416,9 +423,23 @@ def _build_side(session: Session, org: str) -> tuple[OrgSide, User, User, User]:
         quote_request=quote_request.id, quote=quote.id,  # type: ignore[arg-type]
         second_quote_request=second_request.id, premium_rule=rule.id,  # type: ignore[arg-type]
         premium_source=source, confirmation_url="", page_signup=0, claim=claim.id,  # type: ignore[arg-type]
-        claimant=claimant, personal=personal,
+        claimant=claimant, personal=personal, savings_assumption=assumption,
+        energy_factor=factor,
     )
     return side, staff, users[0], users[1]
+
+
+def _savings_data(session: Session, staff_as: Principal, source: str) -> tuple[int, int]:
+    """An organisation's own savings assumption and energy factor: (their ids)."""
+    from app.services import estimates
+
+    assumption = estimates.create_assumption(session, staff_as, estimates.parse_assumption_input({
+        "measure": "roof_insulation", "kwh_per_unit_year": 80, "valid_from": "2026-01-01",
+        "source_url": source}))
+    factor = estimates.create_factor(session, staff_as, estimates.parse_factor_input({
+        "price_cents_per_mwh": 10_000, "co2_grams_per_kwh": 202, "valid_from": "2026-01-01"}))
+    assert assumption.id is not None and factor.id is not None
+    return assumption.id, factor.id
 
 
 class PrincipalsMatrix:

@@ -5,7 +5,17 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from app.routers.api import auth, claims, contractor, groups, health, public, residents, staff
+from app.routers.api import (
+    auth,
+    claims,
+    contractor,
+    estimates,
+    groups,
+    health,
+    public,
+    residents,
+    staff,
+)
 from app.routers.guards import MAX_BODY_BYTES, lookable_input
 
 
@@ -33,6 +43,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter()
 router.include_router(health.router)
-for module in (auth, public, residents, staff, claims, groups, contractor):
+for module in (auth, public, residents, staff, claims, groups, contractor, estimates):
     router.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES,
                           dependencies=[Depends(lookable_input)], max_body_size=MAX_BODY_BYTES)

@@ -10,11 +10,13 @@ from app.routers.pages import (
     beheer_access,
     beheer_groups,
     claims,
+    estimate_pages,
     mijn,
     public,
 )
 
 router = APIRouter(include_in_schema=False)
-for module in (public, auth, mijn, claims, beheer, beheer_groups, beheer_access, aannemer):
+for module in (public, auth, mijn, claims, beheer, beheer_groups, beheer_access, aannemer,
+               estimate_pages):
     router.include_router(module.router, dependencies=[Depends(lookable_input)],
                           max_body_size=MAX_BODY_BYTES)

@@ -21,9 +21,10 @@ from app.deps import (
 )
 from app.i18n import N_
 from app.models.enums import Horizon
+from app.routers.pages import estimate_pages
 from app.routers.pages.auth import set_session_cookie
 from app.services import campaigns as campaign_service
-from app.services import claims
+from app.services import claims, estimates
 from app.services import household_queries as labels
 from app.services import interests as interest_service
 from app.services import participation_status as status_service
@@ -51,6 +52,7 @@ NOTICES = {
     "ingetrokken": N_("Je inschrijving is ingetrokken."),
     "aanvaard": N_("Je hebt de offerte aanvaard. De aannemer plant de werken in."),
     "geweigerd": N_("Je hebt de offerte geweigerd. Het energiehuis neemt contact met je op."),
+    "categorie": N_("Je inkomenscategorie is bewaard."),
 }
 
 
@@ -158,6 +160,13 @@ def _mijn_page(
         "quote_requests": quote_service.quote_requests_for_household(
             session, household.id  # type: ignore[arg-type]
         ),
+        "estimates": estimates.household_estimates(
+            session, household, overview.campaign,
+            [view.participation for view in overview.signups]),
+        "income_labels_by_code": estimate_pages.INCOME_LABELS_BY_CODE,
+        "category_values": estimate_pages.estimate_values(request.query_params),
+        **estimate_pages.category_helper(session,
+                                         estimate_pages.estimate_values(request.query_params)),
     }, block=block, status_code=status_code)
 
 
