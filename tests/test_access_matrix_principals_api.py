@@ -75,6 +75,8 @@ INTERESTS = {"postcode": "8400", "street": "Kerkstraat",
 
 SAVINGS_ASSUMPTION = {"measure": "facade_insulation", "kwh_per_unit_year": 60,
                       "valid_from": "2026-01-01", "source_url": "https://example.be/gevel"}
+SUPPORT_PATH = {"title": "Hulp bij betalen", "summary": "Samen zoeken.",
+                "steps": [{"kind": "loan", "title": "Mijn VerbouwLening"}]}
 ENERGY_FACTOR = {"price_cents_per_mwh": 11_000, "co2_grams_per_kwh": 202,
                  "valid_from": "2026-01-01"}
 
@@ -136,6 +138,10 @@ def campaign_read_rows(org: str) -> list[Row]:
         Row("POST /api/v1/campaigns/{slug}/interests", draft,
             lambda w: f"/api/v1/campaigns/{side(w).draft_slug}/interests", everyone(404),
             lambda w, p: INTERESTS),
+        Row("GET /api/v1/campaigns/{slug}/support-paths", open_,
+            lambda w: f"/api/v1/campaigns/{side(w).slug}/support-paths", everyone(200)),
+        Row("GET /api/v1/campaigns/{slug}/support-paths", draft,
+            lambda w: f"/api/v1/campaigns/{side(w).draft_slug}/support-paths", everyone(404)),
         Row("GET /api/v1/offers/{offer_id}/estimate", open_,
             lambda w: f"/api/v1/offers/{side(w).offer_id}/estimate?quantity=40"
                       "&income_category=2&build_year=1962", everyone(200)),
@@ -248,6 +254,9 @@ def staff_object_rows(org: str) -> list[Row]:
         Row("POST /api/v1/claims/{claim_id}/confirm", label,
             lambda w: f"/api/v1/claims/{side(w).claim}/confirm", for_staff(200, org=org),
             lambda w, p: {"note": "Gebeld: de dochter schreef in."}),
+        Row("PUT /api/v1/campaigns/{slug}/support-paths/{profile}", label,
+            lambda w: f"/api/v1/campaigns/{side(w).slug}/support-paths/cannot_but_will",
+            for_staff(200, org=org), lambda w, p: SUPPORT_PATH),
         Row("PUT /api/v1/savings-assumptions/{assumption_id}", label,
             lambda w: f"/api/v1/savings-assumptions/{side(w).savings_assumption}",
             for_staff(200, org=org), lambda w, p: SAVINGS_ASSUMPTION),

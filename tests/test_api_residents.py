@@ -81,7 +81,7 @@ def test_me_has_the_contract_shape(client: TestClient, db_session: Session) -> N
 
     me = client.get("/api/v1/me", headers=headers).json()
 
-    assert set(me) == {"household", "participations", "interests"}
+    assert set(me) == {"household", "participations", "interests", "support_path"}
     assert me["household"]["id"] == household.id
     assert me["household"]["email"] == household.email
     item = me["participations"][0]

@@ -128,6 +128,10 @@ PAGES: dict[str, tuple[str, Url]] = {
         STAFF, lambda w, s: f"/beheer/wijken/{w.campaign.slug}/huishoudens/nieuw"),
     "/beheer/wijken/{slug}/huishoudens/{household_id}": (
         STAFF, lambda w, s: f"/beheer/wijken/{w.campaign.slug}/huishoudens/{w.resident.id}"),
+    "/beheer/wijken/{slug}/ondersteuning": (
+        STAFF, lambda w, s: f"/beheer/wijken/{w.campaign.slug}/ondersteuning"),
+    "/beheer/wijken/{slug}/ondersteuning/{profile}": (
+        STAFF, lambda w, s: f"/beheer/wijken/{w.campaign.slug}/ondersteuning/can_and_will"),
     "/beheer/wijken/{slug}/groepen": (
         STAFF, lambda w, s: f"/beheer/wijken/{w.campaign.slug}/groepen"),
     "/beheer/wijken/{slug}/groepen/voorstel": (

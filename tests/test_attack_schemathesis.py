@@ -95,6 +95,8 @@ CALLER: dict[str, str] = {
     "GET /api/v1/energy-factors": STAFF,
     "POST /api/v1/energy-factors": STAFF,
     "PUT /api/v1/energy-factors/{factor_id}": STAFF,
+    "GET /api/v1/campaigns/{slug}/support-paths": ANYONE,
+    "PUT /api/v1/campaigns/{slug}/support-paths/{profile}": STAFF,
 }
 
 LABELS = [
@@ -120,6 +122,7 @@ def real_path_parameters(world: World, label: str) -> dict[str, Any]:
         "quote_id": world.quote.id,
         "assumption_id": world.savings_assumption,
         "factor_id": world.energy_factor,
+        "profile": "cannot_but_will",
         # The resident's own sign-up for /me/...; the batch member's for status changes.
         "participation_id": (world.registered.id if "/me/" in label else world.assigned.id),
     }

@@ -261,5 +261,5 @@ def test_wijk_page_and_counters_take_a_few_queries_whatever_the_number_of_signup
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert html.count("5 van 5 plaatsen ingenomen") == 3
-    assert 3 <= page_selects <= 4, page_selects
+    assert 3 <= page_selects <= 5, page_selects  # one of them: the support paths with steps
     assert 2 <= len(selects) <= 3, len(selects)

@@ -309,11 +309,22 @@ def _check_slug_free(session: Session, slug: str, *, except_id: int | None = Non
 
 
 def _replace_partners(session: Session, campaign_id: int, partners: list[PartnerIn]) -> None:
-    session.exec(delete(Partner).where(col(Partner.campaign_id) == campaign_id))  # type: ignore[call-overload]
-    session.add_all(
-        Partner(campaign_id=campaign_id, kind=partner.kind, name=partner.name, role=partner.role)
-        for partner in partners
-    )
+    """The campaign's partners become `partners`. A partner that stays (same kind and name)
+    keeps its row, so the support path steps it runs stay linked to it; the others go (their
+    steps keep their text, without a partner)."""
+    kept = {(p.kind, p.name): p for p in session.exec(
+        select(Partner).where(Partner.campaign_id == campaign_id)).all()}
+    wanted = {(partner.kind.value, partner.name) for partner in partners}
+    gone = [row.id for key, row in kept.items() if key not in wanted]
+    if gone:
+        session.exec(delete(Partner).where(col(Partner.id).in_(gone)))  # type: ignore[call-overload]
+    for partner in partners:
+        row = kept.get((partner.kind.value, partner.name))
+        if row is None:
+            row = Partner(campaign_id=campaign_id, kind=partner.kind, name=partner.name)
+            kept[(partner.kind.value, partner.name)] = row
+        row.role = partner.role
+        session.add(row)
 
 
 def create_campaign(session: Session, principal: Principal, data: CampaignCreate) -> Campaign:

@@ -22,7 +22,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.enums import ParticipationStatus
 from app.security import hash_password
-from app.services import claims, estimates, signups
+from app.services import claims, estimates, signups, support_paths
 from app.services.households import HouseholdData
 from app.services.premiums import ensure_example_rules
 from app.services.users import get_or_create_organisation
@@ -431,6 +431,7 @@ def seed_demo_data(session: Session) -> bool:
         )
     ensure_example_rules(session)
     estimates.ensure_example_data(session)
+    support_paths.ensure_demo_paths(session, campaign)
     session.flush()
     _seed_claim(session, campaign, offers[0], households)
     return True

@@ -2,7 +2,7 @@
 next one, and the sign-up status. One service function per public page, each a few queries with
 the counts aggregated in SQL (so a cache can later wrap exactly these functions)."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.models.enums import CampaignStatus
 from app.models.enums import ParticipationStatus as S
-from app.services import claims, pricing, status_flow
+from app.services import claims, pricing, status_flow, support_paths
 from app.services.campaigns import get_public_campaign
 from app.services.errors import NotFound
 from app.services.labels import UNIT_LABELS
@@ -126,6 +126,7 @@ class WijkPage:
     campaign: Campaign
     partners: list[Partner]
     offers: list[OfferListing]
+    support_paths: list["support_paths.PathView"] = field(default_factory=list)
 
     @property
     def any_open(self) -> bool:
@@ -245,7 +246,8 @@ def wijk_page(session: Session, slug: str) -> WijkPage:
     partners = list(session.exec(
         select(Partner).where(Partner.campaign_id == campaign.id).order_by(col(Partner.id))
     ).all())
-    return WijkPage(campaign=campaign, partners=partners, offers=list_offers(session, campaign))
+    return WijkPage(campaign=campaign, partners=partners, offers=list_offers(session, campaign),
+                    support_paths=support_paths.paths_of(session, campaign))
 
 
 def wijk_counters(session: Session, slug: str) -> list[OfferListing]:

@@ -15,6 +15,7 @@ from app.routers.api import (
     public,
     residents,
     staff,
+    support,
 )
 from app.routers.guards import MAX_BODY_BYTES, lookable_input
 
@@ -43,6 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 router = APIRouter()
 router.include_router(health.router)
-for module in (auth, public, residents, staff, claims, groups, contractor, estimates):
+for module in (auth, public, residents, staff, claims, groups, contractor, estimates,
+               support):
     router.include_router(module.router, prefix="/api/v1", responses=ERROR_RESPONSES,
                           dependencies=[Depends(lookable_input)], max_body_size=MAX_BODY_BYTES)

@@ -19,10 +19,12 @@ from app.i18n import N_, gettext
 from app.models import Household
 from app.models.enums import Horizon, Measure, Role
 from app.routers.api.auth import TokenResponse
+from app.routers.api.support import SupportPathOut, path_out
 from app.services import campaigns as campaign_service
 from app.services import interests as interest_service
 from app.services import participation_status as status_service
 from app.services import residents as resident_service
+from app.services import support_paths
 from app.services.auth import Principal
 from app.services.validation import CleanInput
 
@@ -91,6 +93,8 @@ class Me(BaseModel):
     household: HouseholdPublic
     participations: list[ParticipationPublic]
     interests: list[InterestPublic]
+    # The household's support path (by tenure, else by kan/wil profile), or null.
+    support_path: SupportPathOut | None
 
 
 class HouseholdUpdate(CleanInput):
@@ -165,6 +169,8 @@ def _me(session: SessionDep, principal: Principal) -> Me:
                            submitted_at=submission.created_at)
             for submission, interest in resident_service.own_interests(session, principal)
         ],
+        support_path=(path_out(path) if (path := support_paths.path_for_household(
+            session, overview.household)) else None),
     )
 
 

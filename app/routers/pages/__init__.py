@@ -9,6 +9,7 @@ from app.routers.pages import (
     beheer,
     beheer_access,
     beheer_groups,
+    beheer_support,
     claims,
     estimate_pages,
     mijn,
@@ -17,6 +18,6 @@ from app.routers.pages import (
 
 router = APIRouter(include_in_schema=False)
 for module in (public, auth, mijn, claims, beheer, beheer_groups, beheer_access, aannemer,
-               estimate_pages):
+               estimate_pages, beheer_support):
     router.include_router(module.router, dependencies=[Depends(lookable_input)],
                           max_body_size=MAX_BODY_BYTES)

@@ -24,7 +24,7 @@ from app.models.enums import Horizon
 from app.routers.pages import estimate_pages
 from app.routers.pages.auth import set_session_cookie
 from app.services import campaigns as campaign_service
-from app.services import claims, estimates
+from app.services import claims, estimates, support_paths
 from app.services import household_queries as labels
 from app.services import interests as interest_service
 from app.services import participation_status as status_service
@@ -164,6 +164,7 @@ def _mijn_page(
             session, household, overview.campaign,
             [view.participation for view in overview.signups]),
         "income_labels_by_code": estimate_pages.INCOME_LABELS_BY_CODE,
+        "support_path": support_paths.path_for_household(session, household),
         "category_values": estimate_pages.estimate_values(request.query_params),
         **estimate_pages.category_helper(session,
                                          estimate_pages.estimate_values(request.query_params)),
