@@ -29,6 +29,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -53,6 +54,7 @@ def current_request_id() -> str:
 
 # --- metrics ---------------------------------------------------------------------------------
 
+disable_created_metrics()  # no `_created` twin per series: half the scrape, nothing lost
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 REQUESTS = Counter("wijkwerf_http_requests", "HTTP requests answered, by route template and "
                    "status", ["method", "route", "status"])

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 
 from jinja2 import Environment, FileSystemLoader
 from sqlalchemy import Connection, Engine, bindparam, func, insert, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
 from app import i18n, observability
@@ -435,6 +436,7 @@ class MailSender:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
+        waiting_for_database = False
         while not self._stop.is_set():
             # During a sign-up rush the households waiting for their answer go first: mails wait
             # until the rush pauses, or until the oldest has waited RUSH_MAX_DELAY seconds.
@@ -442,6 +444,17 @@ class MailSender:
             try:
                 busy = send_due_mails(
                     self.engine, waited_at_least=RUSH_MAX_DELAY if rush else None) > 0
+                if waiting_for_database:
+                    log.info("mail sender reaches the database again")
+                    waiting_for_database = False
+            except (OperationalError, InterfaceError) as exc:
+                # The database is down or restarting: one line, not a traceback per poll.
+                if not waiting_for_database:
+                    cause = str(getattr(exc, "orig", exc)).strip().splitlines()
+                    log.warning("mail sender waits for the database: %s",
+                                cause[0][:200] if cause else type(exc).__name__)
+                    waiting_for_database = True
+                busy = False
             except Exception:
                 log.exception("mail sender pass failed")
                 busy = False

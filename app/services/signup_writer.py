@@ -111,10 +111,13 @@ class SignupWriter:
             except queue.Empty:
                 break
         if arrived:
+            # In the batch before they are validated: should that fail (the database gone),
+            # `_write` answers the whole batch with the error, these included. (They were
+            # added after, and a failure left them unanswered: their requests hung.)
+            batch.extend(arrived)
             with self._open_read() as session:
                 prepared.extend(signups.prepare_signups(
                     session, [request for request, _ in arrived]))
-            batch.extend(arrived)
 
     def _write(self, batch: list[_Item]) -> None:
         observability.request_id.set("")  # commit_signups names each sign-up's request
