@@ -30,7 +30,7 @@ from app.schema import alembic_config, head_revision
 from tests.support import databases
 from tests.support.environment import POSTGRES_URL, database_name, with_database
 from tests.support.server import (
-    ROOT,
+    SERVER_CWD,
     LiveServer,
     run_cli,
     server_environment,
@@ -83,7 +83,8 @@ def cli(database_url: str, *args: str, check: bool = True,
                              mail_url="null://")
     if check:
         return run_cli(*args, env=env)
-    return subprocess.run([*wijkwerf_command(), *args], env=env, cwd=ROOT, capture_output=True,
+    return subprocess.run([*wijkwerf_command(), *args], env=env, cwd=SERVER_CWD,
+                          capture_output=True,
                           text=True, timeout=120, check=False)
 
 

@@ -12,6 +12,7 @@ directory) or, with WIJKWERF_TEST_DATABASE_URL, a fresh PostgreSQL database.
 """
 
 import os
+import re
 import shutil
 import site
 import subprocess
@@ -199,3 +200,26 @@ def _wait_healthy(base: str, server: subprocess.Popen[bytes], log: Path) -> None
             pass
         time.sleep(0.1)
     raise AssertionError(f"server not healthy:\n{log.read_text(errors='replace')}")
+
+
+# The black-box tests (a real `wijkwerf serve`, spoken to over HTTP only): serving, workers,
+# the access log, observability and a PostgreSQL outage, the identity rule, crashes.
+BLACK_BOX = ["tests/test_harness.py", "tests/test_serving.py",
+             "tests/test_observability_server.py", "tests/test_attack_identity.py",
+             "tests/test_resilience_crash.py"]
+
+
+def test_the_black_box_suite_passes_against_the_installed_wheel(installed: Installed) -> None:
+    """The same tests, with every server and command run by the wheel's `wijkwerf` from the
+    empty directory (tests/support/server.py reads WIJKWERF_COMMAND and WIJKWERF_SERVER_CWD)."""
+    env = dict(os.environ, WIJKWERF_COMMAND=str(installed.venv / "bin" / "wijkwerf"),
+               WIJKWERF_SERVER_CWD=str(installed.workdir))
+    env.pop("PYTEST_XDIST_WORKER", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-m", "server", "-n", "0", "-p", "no:warnings",
+         "-rs", *BLACK_BOX],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, f"{summary}\n{result.stderr[-2000:]}"
+    passed = re.search(r"(\d+) passed", summary)
+    assert passed and int(passed.group(1)) >= 14 and "skipped" not in summary, summary

@@ -34,8 +34,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The black-box tests against another install (tests/test_packaging.py runs them against the
+# wheel): its `wijkwerf` command, run from a directory of its own.
+OTHER_COMMAND = os.environ.get("WIJKWERF_COMMAND")
+SERVER_CWD = Path(os.environ.get("WIJKWERF_SERVER_CWD") or ROOT)
+
+
 def wijkwerf_command() -> list[str]:
-    """The installed console script, or the same entry point through this interpreter."""
+    """WIJKWERF_COMMAND, else the installed console script, else the same entry point through
+    this interpreter."""
+    if OTHER_COMMAND:
+        return [OTHER_COMMAND]
     script = Path(sys.executable).parent / "wijkwerf"
     if script.exists():
         return [str(script)]
@@ -49,7 +58,7 @@ def run_cli(
     result = subprocess.run(  # noqa: S603  (our own console script)
         [*wijkwerf_command(), *args],
         env=env,
-        cwd=ROOT,
+        cwd=SERVER_CWD,
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -152,7 +161,7 @@ class LiveServer:
             self.process = subprocess.Popen(  # noqa: S603
                 command,
                 env=self.env,
-                cwd=ROOT,
+                cwd=SERVER_CWD,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
