@@ -95,6 +95,8 @@ def public_rows() -> list[Row]:
     """Routes for anyone: the same answer whoever asks; drafts are nobody's public page."""
     rows = [
         Row("GET /healthz", "anyone", lambda w: "/healthz", everyone(200)),
+        # The operator's, behind METRICS_TOKEN (unset here): no user's token opens it.
+        Row("GET /metrics", "the metrics token only", lambda w: "/metrics", everyone(404)),
         Row("GET /api/v1/campaigns", "anyone", lambda w: "/api/v1/campaigns", everyone(200)),
         Row("POST /api/v1/auth/logout", "the presented token",
             lambda w: "/api/v1/auth/logout", everyone(204, **{ANONYMOUS: 401})),

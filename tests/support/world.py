@@ -757,7 +757,7 @@ def app_routes(app: Any) -> set[str]:
 
 def is_api_route(route: str) -> bool:
     path = route.split(" ", 1)[1]
-    return path.startswith("/api/") or path in {"/healthz", "/openapi.json"}
+    return path.startswith("/api/") or path in {"/healthz", "/metrics", "/openapi.json"}
 
 
 def route_of(app: Any, method: str, url: str) -> str | None:
