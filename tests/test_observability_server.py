@@ -19,12 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import Session
 
-from app.models import Campaign, Offer
 from tests.support.environment import skip_or_fail
 from tests.support.server import LiveServer, free_port, run_cli, server_environment
 from tests.support.smtp import SmtpSink
+from tests.test_backup import _slug_of
 from tests.test_signup_load_integrity import (
     SignupLoad,
     make_offer_for_load,
@@ -35,21 +34,12 @@ from tests.test_signup_load_integrity import (
 TOKEN = "scrape-token-for-the-served-tests-0123456789"
 
 
-def _slug(server: LiveServer, offer_id: int) -> str:
-    with Session(server.engine) as session:
-        offer = session.get(Offer, offer_id)
-        assert offer is not None
-        campaign = session.get(Campaign, offer.campaign_id)
-        assert campaign is not None
-        return campaign.slug
-
-
 def test_json_log_lines_name_requests_and_hold_no_personal_data(
     live_server_factory: Any, smtp_sink: SmtpSink,
 ) -> None:
     server: LiveServer = live_server_factory(env={"LOG_FORMAT": "json"})
     offer_id = make_offer_for_load(server.engine, 10)
-    slug = _slug(server, offer_id)
+    slug = _slug_of(server, offer_id)
     person = {"name": "Godelieve Vanderhaeghen", "email": "godelieve.vdh@example.be",
               "phone": "+32470123987", "street": "Sint-Godelievestraat", "house_number": "77",
               "box": "B3", "postcode": "8400"}
@@ -207,7 +197,7 @@ def test_postgresql_stopping_mid_request_gives_503s_and_the_server_recovers_by_i
     run_cli("migrate", env=env)
     server: LiveServer = live_server_factory(database_url=cluster.url)
     offer_id = make_offer_for_load(server.engine, 1000)
-    offers = f"/api/v1/campaigns/{_slug(server, offer_id)}/offers"
+    offers = f"/api/v1/campaigns/{_slug_of(server, offer_id)}/offers"
     server.engine.dispose()
 
     answers: list[int] = []

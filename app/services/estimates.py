@@ -456,7 +456,7 @@ class SavingsAssumptionInput(CleanInput):
     @field_validator("source_url")
     @classmethod
     def _source(cls, value: str) -> str:
-        return _source_url(value)
+        return premiums.source_url(value)
 
     @field_validator("note")
     @classmethod
@@ -485,16 +485,7 @@ class EnergyFactorInput(CleanInput):
     @field_validator("price_source_url", "co2_source_url")
     @classmethod
     def _source(cls, value: str) -> str:
-        return _source_url(value)
-
-
-def _source_url(value: str) -> str:
-    value = value.strip()
-    if value and not value.startswith(("https://", "http://")):
-        raise ValueError(N_("Geef een webadres dat begint met https://."))
-    if len(value) > 500:
-        raise ValueError(N_("Dit webadres is te lang."))
-    return value
+        return premiums.source_url(value)
 
 
 FIELD_MESSAGES = {

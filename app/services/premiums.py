@@ -147,12 +147,17 @@ class PremiumRuleInput(CleanInput):
     @field_validator("source_url")
     @classmethod
     def _source(cls, value: str) -> str:
-        value = value.strip()
-        if value and not value.startswith(("https://", "http://")):
-            raise ValueError(N_("Geef een webadres dat begint met https://."))
-        if len(value) > 500:
-            raise ValueError(N_("Dit webadres is te lang."))
-        return value
+        return source_url(value)
+
+
+def source_url(value: str) -> str:
+    """A rule's or an assumption's source: empty, or an http(s) address of at most 500."""
+    value = value.strip()
+    if value and not value.startswith(("https://", "http://")):
+        raise ValueError(N_("Geef een webadres dat begint met https://."))
+    if len(value) > 500:
+        raise ValueError(N_("Dit webadres is te lang."))
+    return value
 
 
 
